@@ -1,0 +1,42 @@
+using System.Text.Json;
+using SignalFunctions.Database;
+using SignalFunctions.Health;
+using SignalFunctions.Ingest;
+using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions;
+
+/// <summary>The services of each capability, registered together for the server and the CLI.</summary>
+public static class AppSetup
+{
+    /// <summary>What both the server and the ops verbs need: settings, the database, the flag store.</summary>
+    public static IServiceCollection AddSignalCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSignalDatabase(configuration);
+        services.AddOptions<FlagOptions>().BindConfiguration("Flags").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EmbeddedFlagStore>();
+        services.AddSingleton<RepairJob>();
+        return services;
+    }
+
+    public static WebApplicationBuilder AddSignalServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSignalCore(builder.Configuration);
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        services.AddProblemDetails();
+
+        services.AddSingleton<FlagState>();
+        services.AddHostedService<EmbeddedFlagWatcher>();
+        services.AddSingleton<WriteHealth>();
+        services.AddSingleton<SignalEventWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
+        services.AddSingleton<ClickWriter>();
+        services.AddIngestProtection();
+        return builder;
+    }
+}

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Cli;
+
+/// <summary>`repair [MIGRATION]`: replay the queued repair entries now, instead of waiting for the timer.</summary>
+public static class RepairVerb
+{
+    public static Command Command()
+    {
+        var migration = OpsCli.MigrationArgument();
+        migration.Arity = ArgumentArity.ZeroOrOne;
+        var command = new Command("repair", "Replay queued repair entries of failed secondary writes (all migrations when none is named).") { migration };
+        command.SetAction(async (parsed, ct) =>
+        {
+            await using var services = await OpsCli.ServicesAsync(ct);
+            var job = services.GetRequiredService<RepairJob>();
+            var remaining = 0;
+            foreach (var name in parsed.GetValue(migration) is { } one ? [one] : KnownMigrations.Names)
+            {
+                var result = await job.RunAsync(name, TimeSpan.FromHours(1), ct);
+                Console.WriteLine(result.Skipped
+                    ? $"{name}: skipped, another repair run holds the lock; try again when it ends"
+                    : $"{name}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining");
+                remaining += result.Remaining;
+            }
+            return remaining == 0 ? 0 : 1;
+        });
+        return command;
+    }
+}

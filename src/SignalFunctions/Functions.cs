@@ -1,0 +1,32 @@
+using SignalFunctions.Health;
+using SignalFunctions.Hosting;
+using SignalFunctions.Ingest;
+using SignalFunctions.Migrations;
+
+namespace SignalFunctions;
+
+/// <summary>
+/// Every function of the app, declared once. The ASP.NET routes, the standalone timer schedule
+/// and the function.json files of the deploy package are all made from this table.
+/// </summary>
+public static class Functions
+{
+    public static readonly IReadOnlyList<FunctionDefinition> All =
+    [
+        new HttpFunction("SignalEvents", "signal/events", ["post"], AuthLevel.Anonymous, Audience.Ingest, SignalEventsApi.PostSignalEvents),
+        new HttpFunction("LegacyAttributionEvents", "blog/attribution/events", ["post"], AuthLevel.Anonymous, Audience.Ingest, SignalEventsApi.PostLegacyAttributionEvents),
+        new HttpFunction("Clicks", "clicks", ["post"], AuthLevel.Anonymous, Audience.Ingest, ClicksApi.PostClick),
+        new HttpFunction("ClickEvents", "clicks/{clickId}/events", ["post"], AuthLevel.Anonymous, Audience.Ingest, ClicksApi.PostClickEvent),
+        // Server to server, authenticated by its HMAC signature rather than a function key.
+        new HttpFunction("ClickWebhook", "clicks/webhook", ["post"], AuthLevel.Anonymous, Audience.Operations, ClicksApi.PostWebhook),
+        new HttpFunction("SignalPath", "signal/{signalId:guid}/path", ["get"], AuthLevel.Anonymous, Audience.Public, SignalEventsApi.GetPath),
+        new HttpFunction("SignalScript", "signal.js", ["get"], AuthLevel.Anonymous, Audience.Public, SnippetApi.Get),
+        new HttpFunction("Health", "health", ["get"], AuthLevel.Anonymous, Audience.Operations, HealthApi.Get),
+
+        new TimerFunction("Repair", "0 */1 * * * *", RepairJob.RunTimerAsync),
+    ];
+
+    public static IEnumerable<HttpFunction> Http => All.OfType<HttpFunction>();
+
+    public static IEnumerable<TimerFunction> Timers => All.OfType<TimerFunction>();
+}

@@ -1,0 +1,35 @@
+namespace SignalFunctions.Ingest;
+
+/// <summary>A validated signal event, in the new table's terms.</summary>
+public sealed record SignalEvent(
+    Guid Id,
+    Guid SignalId,
+    Guid ContentId,
+    string ContentType,
+    Guid? UserId,
+    string? SessionId,
+    string TargetType,
+    Guid TargetId,
+    string EventType,
+    string SourceComponent,
+    string MetadataJson,
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// The legacy table holds article events only, and never accepted the 'distribution'
+    /// component: anything else lives in signal_events alone, whatever the stage.
+    /// </summary>
+    public bool HasLegacyHome => ContentType == "article" && SourceComponent != "distribution";
+}
+
+public static class SignalVocabulary
+{
+    public static readonly IReadOnlySet<string> TargetTypes = new HashSet<string>(StringComparer.Ordinal)
+        { "article", "tutor", "listing", "booking", "referral", "wiselist_item" };
+
+    public static readonly IReadOnlySet<string> EventTypes = new HashSet<string>(StringComparer.Ordinal)
+        { "impression", "click", "save", "refer", "convert" };
+
+    public static readonly IReadOnlySet<string> SourceComponents = new HashSet<string>(StringComparer.Ordinal)
+        { "listing_grid", "tutor_embed", "tutor_carousel", "cta_button", "inline_link", "floating_save", "article_header", "distribution" };
+}

@@ -1,0 +1,148 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SignalFunctions.Hosting;
+using SignalFunctions.Ingest;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Migrations;
+
+public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped);
+
+/// <summary>
+/// Replays the repair entries of failed secondary writes. Each entry is applied under its own
+/// savepoint: one that fails again stays queued with its error and attempt count, the rest go on.
+/// Idempotent: replaying an insert that already landed changes nothing.
+/// </summary>
+public sealed partial class RepairJob(NpgsqlDataSource dataSource, IOptions<ClickOptions> clickOptions, ILogger<RepairJob> logger)
+{
+    private const int BatchSize = 500;
+
+    public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var job = services.GetRequiredService<RepairJob>();
+        var logs = new List<string>();
+        foreach (var migration in KnownMigrations.Names)
+        {
+            var result = await job.RunAsync(migration, TimeSpan.FromMinutes(4), ct);
+            logs.Add(result.Skipped
+                ? $"Repair {migration}: skipped, another run holds the lock"
+                : $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining");
+        }
+        return new TimerOutcome(logs);
+    }
+
+    public async Task<RepairResult> RunAsync(string migration, TimeSpan budget, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        // One runner per migration across instances and verbs; a second one skips instead of colliding.
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT pg_try_advisory_lock(hashtext('repair'), hashtext(@migration))", new { migration }, cancellationToken: ct)))
+        {
+            return new RepairResult(migration, 0, 0, 0, Skipped: true);
+        }
+        try
+        {
+            var deadline = DateTime.UtcNow + budget;
+            int repaired = 0, failed = 0;
+            long afterId = 0;
+            while (DateTime.UtcNow < deadline)
+            {
+                var (batchRepaired, batchFailed, lastId) = await RepairBatchAsync(connection, migration, afterId, ct);
+                if (lastId is null)
+                {
+                    break;
+                }
+                repaired += batchRepaired;
+                failed += batchFailed;
+                afterId = lastId.Value;
+            }
+            var remaining = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL",
+                new { migration }, cancellationToken: ct));
+            LogRun(migration, repaired, failed, remaining);
+            return new RepairResult(migration, repaired, failed, remaining, Skipped: false);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_unlock(hashtext('repair'), hashtext(@migration))", new { migration }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    private async Task<(int Repaired, int Failed, long? LastId)> RepairBatchAsync(NpgsqlConnection connection, string migration, long afterId, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var entries = (await connection.QueryAsync<Entry>(new CommandDefinition("""
+            SELECT id, target_side AS TargetSide, entity_key AS EntityKey, operation, payload::text AS Payload
+              FROM repair_entries
+             WHERE migration = @migration AND resolved_at IS NULL AND id > @afterId
+             ORDER BY id
+             LIMIT @batch
+               FOR UPDATE SKIP LOCKED
+            """, new { migration, afterId, batch = BatchSize }, tx, cancellationToken: ct))).ToList();
+        if (entries.Count == 0)
+        {
+            return (0, 0, null);
+        }
+        int repaired = 0, failed = 0;
+        foreach (var entry in entries)
+        {
+            await tx.SaveAsync("entry", ct);
+            try
+            {
+                await ApplyAsync(connection, tx, entry, ct);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE repair_entries SET resolved_at = now(), attempts = attempts + 1, last_attempt_at = now() WHERE id = @Id",
+                    entry, tx, cancellationToken: ct));
+                await tx.ReleaseAsync("entry", ct);
+                repaired++;
+            }
+            catch (PostgresException ex)
+            {
+                await tx.RollbackAsync("entry", ct);
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE repair_entries SET attempts = attempts + 1, last_attempt_at = now(), error = @error WHERE id = @id",
+                    new { id = entry.Id, error = $"{ex.SqlState}: {ex.MessageText}" }, tx, cancellationToken: ct));
+                failed++;
+            }
+        }
+        await tx.CommitAsync(ct);
+        return (repaired, failed, entries[^1].Id);
+    }
+
+    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Entry entry, CancellationToken ct)
+    {
+        var side = entry.TargetSide == "legacy" ? Side.Legacy : Side.New;
+        if (entry.Operation == "insert_event")
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                side == Side.New ? ReplayNewEventSql : ReplayLegacyEventSql, new { payload = entry.Payload }, tx, cancellationToken: ct));
+            return;
+        }
+        await ClickWriter.ApplyAsync(connection, tx, entry.EntityKey, side, entry.Operation, entry.Payload, clickOptions.Value.MaxEventsPerClick, ct);
+    }
+
+    private const string ReplayNewEventSql = """
+        INSERT INTO signal_events (id, signal_id, content_id, content_type, user_id, session_id, target_type,
+                                   target_id, event_type, source_component, metadata, created_at)
+        SELECT id, signal_id, content_id, content_type, user_id, session_id, target_type,
+               target_id, event_type, source_component, metadata, created_at
+          FROM jsonb_populate_record(null::signal_events, @payload::jsonb)
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    private const string ReplayLegacyEventSql = """
+        INSERT INTO blog_attribution_events (id, blog_article_id, user_id, session_id, target_type, target_id,
+                                             event_type, source_component, metadata, created_at)
+        SELECT id, content_id, user_id, session_id, target_type, target_id, event_type, source_component,
+               metadata || jsonb_build_object('signal_id', signal_id), created_at
+          FROM jsonb_populate_record(null::signal_events, @payload::jsonb)
+        ON CONFLICT (id) DO NOTHING
+        """;
+
+    private sealed record Entry(long Id, string TargetSide, string EntityKey, string Operation, string Payload);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Repair {Migration}: {Repaired} repaired, {Failed} failed, {Remaining} remaining")]
+    private partial void LogRun(string migration, int repaired, int failed, int remaining);
+}

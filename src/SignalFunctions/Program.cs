@@ -1,0 +1,22 @@
+using SignalFunctions;
+using SignalFunctions.Cli;
+using SignalFunctions.Database;
+using SignalFunctions.Hosting;
+
+if (OpsCli.IsVerb(args))
+{
+    return await OpsCli.RunAsync(args);
+}
+
+var builder = WebApplication.CreateBuilder(args);
+builder.ConfigureHostingMode();
+builder.AddSignalServer();
+
+var app = builder.Build();
+await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
+app.MapFunctions();
+await app.RunAsync();
+return 0;
+
+/// <summary>Visible to tests that start the app in-process.</summary>
+public partial class Program;
