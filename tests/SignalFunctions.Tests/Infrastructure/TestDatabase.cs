@@ -1,0 +1,64 @@
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using SignalFunctions.Database;
+
+namespace SignalFunctions.Tests.Infrastructure;
+
+/// <summary>A fresh database with the schema applied: isolation by construction, one per test class.</summary>
+public sealed class TestDatabase : IAsyncLifetime
+{
+    public string Name { get; } = $"t_{Guid.NewGuid():N}";
+    public string ConnectionString { get; private set; } = "";
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    public static async Task<TestDatabase> CreateAsync(string? adminConnectionString = null)
+    {
+        var database = new TestDatabase();
+        await database.InitializeAsync(adminConnectionString);
+        return database;
+    }
+
+    public Task InitializeAsync() => InitializeAsync(null);
+
+    private async Task InitializeAsync(string? adminConnectionString)
+    {
+        var admin = adminConnectionString ?? await SharedPostgres.AdminConnectionStringAsync();
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync();
+            await connection.ExecuteAsync($"CREATE DATABASE \"{Name}\"");
+        }
+        ConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = Name }.ConnectionString;
+        DataSource = DatabaseExtensions.CreateDataSource(ConnectionString);
+        await new SchemaMigrator(DataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+    }
+
+    public async Task<T> ScalarAsync<T>(string sql, object? args = null)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        return (await connection.ExecuteScalarAsync<T>(sql, args))!;
+    }
+
+    public async Task ExecuteAsync(string sql, object? args = null)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        await connection.ExecuteAsync(sql, args);
+    }
+
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? args = null)
+    {
+        await using var connection = await DataSource.OpenConnectionAsync();
+        return (await connection.QueryAsync<T>(sql, args)).ToList();
+    }
+
+    /// <summary>Sets a stage the way the stage verb does, through the table whose trigger notifies.</summary>
+    public Task SetStageAsync(string migration, string stage, int percent = 100) => ExecuteAsync(
+        "UPDATE stage_flags SET stage = @stage, percent = @percent, version = version + 1, updated_at = now() WHERE migration = @migration",
+        new { migration, stage, percent });
+}
