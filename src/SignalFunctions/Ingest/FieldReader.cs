@@ -249,7 +249,8 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
 
     private static string? CheckTree(JsonElement value, int depth, int maxDepth)
     {
-        if (depth > maxDepth)
+        // Depth counts objects and arrays: metadata itself is level 1.
+        if (depth > maxDepth && value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
         {
             return $"is nested deeper than {maxDepth} levels";
         }
