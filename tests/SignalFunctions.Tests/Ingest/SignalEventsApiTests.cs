@@ -5,21 +5,15 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Ingest;
 
 /// <summary>POST /api/signal/events through the real app process, against a real database.</summary>
-public sealed class SignalEventsApiTests : IAsyncLifetime
+public sealed class SignalEventsApiTests : IClassFixture<AppFixture>
 {
-    private TestDatabase _db = null!;
-    private AppProcess _app = null!;
+    private readonly TestDatabase _db;
+    private readonly AppProcess _app;
 
-    public async Task InitializeAsync()
+    public SignalEventsApiTests(AppFixture fixture)
     {
-        _db = await TestDatabase.CreateAsync();
-        _app = await AppProcess.StartAsync(_db.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _app.DisposeAsync();
-        await _db.DisposeAsync();
+        _db = fixture.Db;
+        _app = fixture.App;
     }
 
     [Fact]
