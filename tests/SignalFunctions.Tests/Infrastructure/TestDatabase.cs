@@ -10,6 +10,7 @@ public sealed class TestDatabase : IAsyncLifetime
 {
     public string Name { get; } = $"t_{Guid.NewGuid():N}";
     public string ConnectionString { get; private set; } = "";
+    private string _admin = "";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
 
     public static async Task<TestDatabase> CreateAsync(string? adminConnectionString = null)
@@ -23,7 +24,7 @@ public sealed class TestDatabase : IAsyncLifetime
 
     private async Task InitializeAsync(string? adminConnectionString)
     {
-        var admin = adminConnectionString ?? await SharedPostgres.AdminConnectionStringAsync();
+        var admin = _admin = adminConnectionString ?? await SharedPostgres.AdminConnectionStringAsync();
         await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();
@@ -37,6 +38,16 @@ public sealed class TestDatabase : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await DataSource.DisposeAsync();
+        // Leave nothing behind on a SIGNAL_TEST_DB server; a stopped throwaway cluster needs no cleanup.
+        try
+        {
+            await using var connection = new NpgsqlConnection(_admin);
+            await connection.OpenAsync();
+            await connection.ExecuteAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+        }
+        catch (NpgsqlException)
+        {
+        }
     }
 
     public async Task<T> ScalarAsync<T>(string sql, object? args = null)
