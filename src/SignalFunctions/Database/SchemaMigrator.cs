@@ -18,18 +18,18 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
     public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Two instances starting together: the second waits, then finds everything applied. The lock
+        // comes first: even CREATE TABLE IF NOT EXISTS races with itself.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(@key)", new { key = MigrationLockKey }, tx, cancellationToken: ct));
         await connection.ExecuteAsync(new CommandDefinition("""
             CREATE TABLE IF NOT EXISTS schema_versions (
               file       text PRIMARY KEY,
               checksum   text NOT NULL,
               applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """, cancellationToken: ct));
-
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        // Two instances starting together: the second waits, then finds everything applied.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(@key)", new { key = MigrationLockKey }, tx, cancellationToken: ct));
+            """, transaction: tx, cancellationToken: ct));
         var applied = (await connection.QueryAsync<(string File, string Checksum)>(new CommandDefinition(
             "SELECT file, checksum FROM schema_versions", transaction: tx, cancellationToken: ct)))
             .ToDictionary(r => r.File, r => r.Checksum);
