@@ -46,9 +46,10 @@ if [ $# -gt 0 ] && [[ "$1" != -* || "$1" == --help || "$1" == -h ]]; then
   exit $?
 fi
 
-# Serve until Ctrl-C; the app shuts down cleanly on SIGINT/SIGTERM, then the cluster stops.
+# Serve until Ctrl-C. A background job of a script ignores SIGINT, so the app is told with
+# SIGTERM, drains what it accepted, and exits; then the cluster stops.
 "${app[@]}" "$@" &
 app_pid=$!
-trap 'kill -INT $app_pid 2>/dev/null || true' INT TERM
+trap 'kill -TERM $app_pid 2>/dev/null || true' INT TERM
 wait $app_pid || true
 wait $app_pid 2>/dev/null || true

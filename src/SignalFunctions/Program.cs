@@ -8,14 +8,26 @@ if (OpsCli.IsVerb(args))
     return await OpsCli.RunAsync(args);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings files sit beside the executable, wherever it is started from (./run.sh, the Functions host).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.ConfigureHostingMode();
 builder.AddSignalServer();
 
 var app = builder.Build();
-await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
+if (!await app.Services.GetRequiredService<SchemaMigrator>().MigrateAtStartupAsync(app.Lifetime.ApplicationStopping))
+{
+    return 1;
+}
 app.MapFunctions();
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    Console.Error.WriteLine($"error: {ex.Message} Is another instance running? Stop it, or pass --urls http://127.0.0.1:PORT.");
+    return 1;
+}
 return 0;
 
 /// <summary>Visible to tests that start the app in-process.</summary>

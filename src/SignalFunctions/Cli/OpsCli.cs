@@ -91,6 +91,7 @@ public static class OpsCli
     public static ServiceProvider Services()
     {
         var configuration = new ConfigurationBuilder()
+            .SetBasePath(AppContext.BaseDirectory)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables()
             .Build();

@@ -67,6 +67,49 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
         return newlyApplied;
     }
 
+    /// <summary>
+    /// Start-up: wait a while for a database that is still coming up, then apply the schema.
+    /// False (after logging what to do) when the app must not start.
+    /// </summary>
+    public async Task<bool> MigrateAtStartupAsync(CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + StartupWait;
+        while (true)
+        {
+            try
+            {
+                await MigrateAsync(ct);
+                return true;
+            }
+            catch (SchemaDriftException ex)
+            {
+                LogDrift(ex.Message);
+                return false;
+            }
+            catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex) && DateTime.UtcNow < deadline)
+            {
+                LogWaiting(ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), ct);
+            }
+            catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex))
+            {
+                LogUnreachable(ex.Message, StartupWait.TotalSeconds);
+                return false;
+            }
+        }
+    }
+
+    private static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(30);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Problem}")]
+    private partial void LogDrift(string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Database not reachable yet ({Error}); retrying")]
+    private partial void LogWaiting(string error);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Database unreachable for {Seconds} s ({Error}). Start PostgreSQL or fix ConnectionStrings__Signal, then start the app again.")]
+    private partial void LogUnreachable(string error, double seconds);
+
     private static string Checksum(string sql) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql.ReplaceLineEndings("\n"))));
 
