@@ -75,7 +75,14 @@ public sealed partial class EmbeddedFlagWatcher(
                 // Keep serving the last snapshot; its age shows in /api/health.
                 state.Failed(ex.Message);
                 LogWatchFailed(ex, backoff.TotalSeconds);
-                await Task.Delay(backoff, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                try
+                {
+                    await Task.Delay(backoff, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
                 backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
             }
         }

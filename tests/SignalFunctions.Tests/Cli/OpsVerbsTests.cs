@@ -11,7 +11,9 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
 
     public OpsVerbsTests(TestDatabase db) => _db = db;
 
-    private async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(_db.ConnectionString, args);
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Repo.AppDll);
@@ -19,7 +21,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
         {
             start.ArgumentList.Add(arg);
         }
-        start.Environment["ConnectionStrings__Signal"] = _db.ConnectionString;
+        start.Environment["ConnectionStrings__Signal"] = connectionString;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -94,13 +96,9 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task An_unreachable_database_is_a_clear_error_not_a_stack_trace()
     {
-        var start = new ProcessStartInfo("dotnet", [Repo.AppDll, "status"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["ConnectionStrings__Signal"] = $"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2";
-        using var process = Process.Start(start)!;
-        var error = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var (exit, _, error) = await RunAsync($"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2", "status");
 
-        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(1, exit);
         Assert.Contains("database is unreachable", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
