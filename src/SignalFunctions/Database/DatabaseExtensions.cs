@@ -17,14 +17,25 @@ public static class DatabaseExtensions
                 "to a PostgreSQL connection string, or start the app with ./run.sh, which provides a local database.");
         }
 
-        services.AddSingleton(_ => CreateDataSource(connectionString));
+        var dataSource = CreateDataSource(connectionString); // fails now, naming the setting, if it is malformed
+        services.AddSingleton(dataSource);
         services.AddSingleton<SchemaMigrator>();
         return services;
     }
 
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException(
+                $"ConnectionStrings__{ConnectionStringName} is not a valid PostgreSQL connection string ({ex.Message}). " +
+                "Expected e.g. Host=127.0.0.1;Port=5432;Username=app;Password=…;Database=signal.", ex);
+        }
         // Fail fast while the database is down so ingest can answer 503 instead of hanging.
         if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
         {

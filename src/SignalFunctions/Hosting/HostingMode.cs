@@ -19,6 +19,11 @@ public static class HostingMode
     public static WebApplicationBuilder ConfigureHostingMode(this WebApplicationBuilder builder)
     {
         var hosted = IsHosted(builder.Configuration);
+        // A wrong schedule setting stops start-up here, not the scheduler later.
+        foreach (var timer in Functions.Timers)
+        {
+            StandaloneScheduler.Schedule(timer, builder.Configuration);
+        }
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Ingest bodies are capped lower per endpoint; this bounds everything else.

@@ -11,9 +11,9 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
 
     public OpsVerbsTests(TestDatabase db) => _db = db;
 
-    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunAsync(_db.ConnectionString, args);
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithAsync(_db.ConnectionString, args);
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args)
+    private static async Task<(int Exit, string Out, string Err)> RunWithAsync(string connectionString, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Repo.AppDll);
@@ -94,9 +94,19 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     }
 
     [Fact]
+    public async Task A_malformed_connection_string_is_a_clear_error_naming_the_setting()
+    {
+        var (exit, _, error) = await RunWithAsync("Host=127.0.0.1;Bogus Key=1", "status");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("ConnectionStrings__Signal", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unreachable_database_is_a_clear_error_not_a_stack_trace()
     {
-        var (exit, _, error) = await RunAsync($"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2", "status");
+        var (exit, _, error) = await RunWithAsync($"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2", "status");
 
         Assert.Equal(1, exit);
         Assert.Contains("database is unreachable", error, StringComparison.Ordinal);
