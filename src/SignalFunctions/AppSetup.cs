@@ -19,6 +19,7 @@ public static class AppSetup
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
+        services.AddSingleton<IStageFlagStore>(sp => sp.GetRequiredService<EmbeddedFlagStore>());
         services.AddSingleton<RepairJob>();
         return services;
     }

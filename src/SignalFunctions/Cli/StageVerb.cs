@@ -31,7 +31,7 @@ public static class StageVerb
         {
             StageRules.TryParse(parsed.GetValue(stage), out var newStage);
             await using var services = await OpsCli.ServicesAsync(ct);
-            var change = await services.GetRequiredService<EmbeddedFlagStore>().SetStageAsync(
+            var change = await services.GetRequiredService<IStageFlagStore>().SetStageAsync(
                 parsed.GetValue(migration)!, newStage, parsed.GetValue(percent), Actor(), ct);
             Console.WriteLine(change);
             return 0;

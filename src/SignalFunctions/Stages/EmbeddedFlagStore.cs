@@ -3,8 +3,19 @@ using Npgsql;
 
 namespace SignalFunctions.Stages;
 
+/// <summary>
+/// Where stage flags live: the one seam between the app and its flag source. The embedded store
+/// is the default; App Configuration plugs in behind the same interface.
+/// </summary>
+public interface IStageFlagStore
+{
+    Task<FlagSnapshot> LoadAsync(CancellationToken ct);
+
+    Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, CancellationToken ct);
+}
+
 /// <summary>The embedded default: stage flags kept in PostgreSQL's stage_flags table.</summary>
-public sealed class EmbeddedFlagStore(NpgsqlDataSource dataSource, TimeProvider clock)
+public sealed class EmbeddedFlagStore(NpgsqlDataSource dataSource, TimeProvider clock) : IStageFlagStore
 {
     public const string SourceName = "embedded";
     public const string NotifyChannel = "stage_flags";
