@@ -20,6 +20,8 @@ public static class IngestProtection
                 .SetIsOriginAllowed(origin => IsAllowed(origin, ingest.Value.AllowedOrigins))
                 .WithMethods("GET", "POST")
                 .AllowAnyHeader()
+                // The snippet backs off by Retry-After on 429/503; a page can read it only if exposed.
+                .WithExposedHeaders("Retry-After")
                 .SetPreflightMaxAge(TimeSpan.FromHours(1))));
 
         services.AddRateLimiter(_ => { });

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SignalFunctions.Hosting;
 
@@ -8,9 +9,29 @@ public static class SnippetApi
 {
     private static readonly byte[] Script = System.Text.Encoding.UTF8.GetBytes(EmbeddedFiles.Read("snippet/signal.js"));
 
+    // Compressed once: the script is on every page of a site, so its size is paid on every first visit.
+    private static readonly byte[] GzippedScript = Gzip(Script);
+
     public static FileContentHttpResult Get(HttpContext context)
     {
-        context.Response.Headers.CacheControl = "public, max-age=300";
+        var headers = context.Response.Headers;
+        headers.CacheControl = "public, max-age=300";
+        headers.Vary = "Accept-Encoding";
+        if (context.Request.Headers.AcceptEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase))
+        {
+            headers.ContentEncoding = "gzip";
+            return TypedResults.File(GzippedScript, "text/javascript; charset=utf-8");
+        }
         return TypedResults.File(Script, "text/javascript; charset=utf-8");
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.SmallestSize))
+        {
+            gzip.Write(data);
+        }
+        return output.ToArray();
     }
 }

@@ -6,7 +6,10 @@ public class AppFixture : IAsyncLifetime
     public TestDatabase Db { get; private set; } = null!;
     public AppProcess App { get; private set; } = null!;
 
-    protected virtual IDictionary<string, string> Settings => new Dictionary<string, string>();
+    protected virtual IDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["Ingest__AllowedOrigins__0"] = "http://localhost:*",
+    };
 
     public async Task InitializeAsync()
     {
