@@ -30,16 +30,13 @@ public sealed class AppProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ProcessId => _process.Id;
+
     /// <summary>Starts the app standalone on a free port and waits until /api/health answers.</summary>
     public static async Task<AppProcess> StartAsync(string connectionString, IDictionary<string, string>? settings = null, bool hosted = false)
     {
         var port = Repo.FreePort();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(Repo.AppDll)!,
-        };
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(Repo.AppDll)! };
         start.ArgumentList.Add(Repo.AppDll);
         start.Environment["ConnectionStrings__Signal"] = connectionString;
         start.Environment.Remove("ASPNETCORE_URLS");
@@ -56,14 +53,24 @@ public sealed class AppProcess : IAsyncDisposable
         {
             start.Environment[key] = value;
         }
+        return await StartAsync(start, port, hosted ? "/" : "/api/health");
+    }
 
+    /// <summary>
+    /// Starts the app from any command line that serves on 127.0.0.1:{port} (the packaged
+    /// executable, for the hosting contract tests) and waits until readyPath answers.
+    /// </summary>
+    public static async Task<AppProcess> StartAsync(ProcessStartInfo start, int port, string readyPath)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         var process = Process.Start(start)!;
         var app = new AppProcess(process, port);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await app.WaitUntilAnsweringAsync(hosted ? "/" : "/api/health");
+        await app.WaitUntilAnsweringAsync(readyPath);
         return app;
     }
 

@@ -1,0 +1,123 @@
+# SignalFunctions in Azure: a custom-handler Function App on the Flex Consumption plan (Linux),
+# Azure Database for PostgreSQL flexible server, an App Configuration store for the stage flags,
+# and the storage account the Functions host needs (AzureWebJobsStorage: timer leases, keys) and
+# Flex Consumption deploys from.
+
+resource "azurerm_resource_group" "this" {
+  name     = "${var.name}-rg"
+  location = var.location
+}
+
+resource "azurerm_storage_account" "this" {
+  name                            = "${var.name}st"
+  resource_group_name             = azurerm_resource_group.this.name
+  location                        = azurerm_resource_group.this.location
+  account_tier                    = "Standard"
+  account_replication_type        = "LRS"
+  min_tls_version                 = "TLS1_2"
+  allow_nested_items_to_be_public = false
+}
+
+# Flex Consumption runs the deployed zip from this container.
+resource "azurerm_storage_container" "deployments" {
+  name                  = "deployments"
+  storage_account_id    = azurerm_storage_account.this.id
+  container_access_type = "private"
+}
+
+resource "azurerm_service_plan" "this" {
+  name                = "${var.name}-plan"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  os_type             = "Linux"
+  sku_name            = "FC1"
+}
+
+resource "azurerm_postgresql_flexible_server" "this" {
+  name                          = "${var.name}-pg"
+  resource_group_name           = azurerm_resource_group.this.name
+  location                      = azurerm_resource_group.this.location
+  version                       = "16"
+  sku_name                      = var.postgres_sku
+  storage_mb                    = 65536
+  backup_retention_days         = 14
+  administrator_login           = var.postgres_admin_login
+  administrator_password        = var.postgres_admin_password
+  public_network_access_enabled = true
+
+  lifecycle {
+    # Azure places the server in a zone of its choosing; don't fight it on every plan.
+    ignore_changes = [zone]
+  }
+}
+
+resource "azurerm_postgresql_flexible_server_database" "signal" {
+  name      = "signal"
+  server_id = azurerm_postgresql_flexible_server.this.id
+  charset   = "UTF8"
+  collation = "en_US.utf8"
+}
+
+# 0.0.0.0-0.0.0.0 is "allow Azure services": Flex Consumption instances have no fixed outbound
+# address without VNet integration. For production, integrate the app with a VNet and give the
+# server private access instead.
+resource "azurerm_postgresql_flexible_server_firewall_rule" "azure_services" {
+  name             = "allow-azure-services"
+  server_id        = azurerm_postgresql_flexible_server.this.id
+  start_ip_address = "0.0.0.0"
+  end_ip_address   = "0.0.0.0"
+}
+
+resource "azurerm_app_configuration" "this" {
+  name                = "${var.name}-appcs"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  sku                 = "standard"
+}
+
+resource "azurerm_function_app_flex_consumption" "this" {
+  name                = "${var.name}-func"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  service_plan_id     = azurerm_service_plan.this.id
+  https_only          = true
+
+  # The custom handler (host.json customHandler); on Flex Consumption this takes the place of the
+  # FUNCTIONS_WORKER_RUNTIME=custom app setting, which the plan refuses.
+  runtime_name    = "custom"
+  runtime_version = "1.0"
+
+  # The provider also writes AzureWebJobsStorage from this key, so the host gets its storage too.
+  storage_container_type      = "blobContainer"
+  storage_container_endpoint  = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployments.name}"
+  storage_authentication_type = "StorageAccountConnectionString"
+  storage_access_key          = azurerm_storage_account.this.primary_access_key
+
+  maximum_instance_count = 40
+  instance_memory_in_mb  = 2048
+
+  identity {
+    type = "SystemAssigned"
+  }
+
+  # No platform CORS: the app answers CORS itself for Ingest__AllowedOrigins (platform CORS would
+  # take over the preflight and hide the app's 403 for other origins).
+  site_config {}
+
+  app_settings = merge(
+    {
+      ConnectionStrings__Signal = "Host=${azurerm_postgresql_flexible_server.this.fqdn};Port=5432;Database=${azurerm_postgresql_flexible_server_database.signal.name};Username=${var.postgres_admin_login};Password=${var.postgres_admin_password};SSL Mode=Require"
+      RepairSchedule            = var.repair_schedule
+      Clicks__WebhookSecret     = var.webhook_secret
+      # Read with the app's managed identity (App Configuration Data Reader, below).
+      AppConfiguration__Endpoint = azurerm_app_configuration.this.endpoint
+    },
+    { for i, origin in var.allowed_origins : "Ingest__AllowedOrigins__${i}" => origin },
+  )
+}
+
+resource "azurerm_role_assignment" "app_configuration_reader" {
+  scope                = azurerm_app_configuration.this.id
+  role_definition_name = "App Configuration Data Reader"
+  principal_id         = azurerm_function_app_flex_consumption.this.identity[0].principal_id
+}

@@ -1,0 +1,51 @@
+variable "name" {
+  description = "Base name of every resource (lowercase letters and digits). Function App, storage, PostgreSQL and App Configuration names are global in Azure, so pick something unique, e.g. \"signalfnprod\"."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{2,15}$", var.name))
+    error_message = "name must be 3-16 lowercase letters and digits, starting with a letter."
+  }
+}
+
+variable "location" {
+  description = "Azure region; it must offer the Flex Consumption plan."
+  type        = string
+  default     = "westeurope"
+}
+
+variable "postgres_admin_login" {
+  description = "Administrator login of the PostgreSQL flexible server."
+  type        = string
+  default     = "signaladmin"
+}
+
+variable "postgres_admin_password" {
+  description = "Administrator password of the PostgreSQL flexible server (also put into ConnectionStrings__Signal)."
+  type        = string
+  sensitive   = true
+}
+
+variable "postgres_sku" {
+  description = "Compute of the PostgreSQL flexible server."
+  type        = string
+  default     = "GP_Standard_D2ds_v5"
+}
+
+variable "repair_schedule" {
+  description = "RepairSchedule: 6-field NCRONTAB (sec min hour day month weekday, UTC) of the Repair timer; its function.json reads %RepairSchedule%."
+  type        = string
+  default     = "0 */1 * * * *"
+}
+
+variable "allowed_origins" {
+  description = "Browser origins allowed to send events (Ingest__AllowedOrigins__N), e.g. [\"https://www.example.com\"]."
+  type        = list(string)
+  default     = []
+}
+
+variable "webhook_secret" {
+  description = "Clicks__WebhookSecret: shared secret of the click qualification webhook (HMAC-SHA256 of the body)."
+  type        = string
+  sensitive   = true
+}
