@@ -6,20 +6,20 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/postgres.sh
+source scripts/apt.sh
 
 need_apt=()
 pg_bindir >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "error: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]}) or run as root" >&2
-    exit 1
-  fi
-  echo "Installing ${need_apt[*]} from Debian packages" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+apt_install_missing "${need_apt[@]}"
 
 dotnet build SignalFunctions.sln -c Release -nologo -v quiet -clp:"NoSummary;ErrorsOnly"
-dotnet test SignalFunctions.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test SignalFunctions.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# One plain closing line for CI: "tests: N passed, N failed, N skipped".
+count() { grep -E "^\s+$1: +[0-9]+" "$log" | tail -1 | grep -oE '[0-9]+' || echo 0; }
+echo "tests: $(count Passed) passed, $(count Failed) failed, $(count Skipped) skipped"
+exit "$status"

@@ -12,13 +12,8 @@ pg_bindir() {
 
 pg_ensure_binaries() {
   if pg_bindir >/dev/null; then return 0; fi
-  echo "PostgreSQL binaries not found; installing them with apt-get" >&2
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "error: run as root, or install PostgreSQL (apt-get install postgresql) first" >&2
-    return 1
-  fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  pg_bindir >/dev/null
+  source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+  apt_install_missing postgresql && pg_bindir >/dev/null
 }
 
 # pg_as_owner CMD...: run a PostgreSQL server tool as the cluster owner.

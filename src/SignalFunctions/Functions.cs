@@ -19,7 +19,7 @@ public static class Functions
         new HttpFunction("ClickEvents", "clicks/{clickId}/events", ["post"], AuthLevel.Anonymous, Audience.Ingest, ClicksApi.PostClickEvent),
         // Server to server, authenticated by its HMAC signature rather than a function key.
         new HttpFunction("ClickWebhook", "clicks/webhook", ["post"], AuthLevel.Anonymous, Audience.Operations, ClicksApi.PostWebhook),
-        new HttpFunction("SignalPath", "signal/{signalId:guid}/path", ["get"], AuthLevel.Anonymous, Audience.Public, SignalEventsApi.GetPath),
+        new HttpFunction("SignalPath", "signal/{signalId}/path", ["get"], AuthLevel.Anonymous, Audience.Public, SignalEventsApi.GetPath),
         new HttpFunction("SignalScript", "signal.js", ["get"], AuthLevel.Anonymous, Audience.Public, SnippetApi.Get),
         new HttpFunction("Health", "health", ["get"], AuthLevel.Anonymous, Audience.Operations, HealthApi.Get),
 

@@ -40,8 +40,7 @@ public static class FunctionsJsonVerb
                     // Browsers preflight cross-origin JSON posts; the host must forward OPTIONS to us.
                     ["methods"] = new JsonArray([.. http.Methods.Append(http.Audience is Audience.Operations ? null : "options")
                         .OfType<string>().Select(m => (JsonNode)JsonValue.Create(m))]),
-                    // The host's route template knows no :guid constraint; the app checks it.
-                    ["route"] = http.Route.Replace(":guid", "", StringComparison.Ordinal),
+                    ["route"] = http.Route,
                 },
                 new JsonObject { ["type"] = "http", ["direction"] = "out", ["name"] = "res" }),
         },

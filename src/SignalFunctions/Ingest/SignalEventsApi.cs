@@ -62,24 +62,29 @@ public static class SignalEventsApi
 
     /// <summary>The Signal Path Viewer's data: one journey's events in time order, from the side its stage reads.</summary>
     public static async Task<Results<Ok<SignalPath>, ProblemHttpResult>> GetPath(
-        Guid signalId, HttpContext context, NpgsqlDataSource dataSource, FlagState flags, IOptions<IngestOptions> options, CancellationToken ct)
+        string signalId, HttpContext context, NpgsqlDataSource dataSource, FlagState flags, IOptions<IngestOptions> options, CancellationToken ct)
     {
+        // Checked here rather than by a route constraint: the Functions host forwards any segment.
+        if (!Guid.TryParseExact(signalId, "D", out var journey))
+        {
+            return Problems.BadRequest("signal_id", "must be a UUID such as 0b6f2a4e-5c1d-4f0e-9a57-3d9c8e7b1a20");
+        }
         if (flags.Current is not { } snapshot)
         {
             return Problems.Unavailable(context, options.Value.RetryAfterSeconds, "Stage flags are not loaded yet.");
         }
-        var stage = snapshot[KnownMigrations.SignalEvents].StageFor(signalId);
+        var stage = snapshot[KnownMigrations.SignalEvents].StageFor(journey);
         var side = stage.ReadSide();
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             var rows = await connection.QueryAsync<PathRow>(new CommandDefinition(
                 side == Side.New ? PathFromNewSql : PathFromLegacySql,
-                new { signalId, signalText = signalId.ToString(), limit = MaxPathEvents }, cancellationToken: ct));
+                new { signalId = journey, signalText = journey.ToString(), limit = MaxPathEvents }, cancellationToken: ct));
             var events = rows.Select(r => new PathEvent(
                 r.Id, r.ContentId, r.ContentType, r.TargetType, r.TargetId, r.EventType, r.SourceComponent, r.SessionId,
                 r.UserId, System.Text.Json.Nodes.JsonNode.Parse(r.Metadata)!.AsObject(), DateTime.SpecifyKind(r.CreatedAt, DateTimeKind.Utc))).ToList();
-            return TypedResults.Ok(new SignalPath(signalId, side.Name(), stage.Name(), events));
+            return TypedResults.Ok(new SignalPath(journey, side.Name(), stage.Name(), events));
         }
         catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex))
         {

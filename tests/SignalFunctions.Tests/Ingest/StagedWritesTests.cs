@@ -200,4 +200,12 @@ public sealed class StagedWritesTests : IClassFixture<AppFixture>
         Assert.Equal(["impression", "click", "save", "convert"],
             path.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event_type").GetString()!).ToList());
     }
+
+    [Fact]
+    public async Task A_path_for_something_that_is_not_a_uuid_is_a_400_naming_the_field()
+    {
+        using var response = await _app.Client.GetAsync("/api/signal/not-a-uuid/path");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("signal_id", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
