@@ -36,10 +36,14 @@ public sealed partial class EmbeddedFlagWatcher(
         await base.StartAsync(cancellationToken);
     }
 
+    // A fixed short retry, not a growing backoff: once the database is back, a stage change must
+    // reach this instance within about a second (issue 2, section 4), however long the outage was.
+    // One connection attempt a second is nothing to the server.
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var refresh = TimeSpan.FromSeconds(options.Value.RefreshSeconds);
-        var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -52,7 +56,6 @@ public sealed partial class EmbeddedFlagWatcher(
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
-                backoff = TimeSpan.FromSeconds(1);
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     Interlocked.Exchange(ref pending, 0);
@@ -74,9 +77,8 @@ public sealed partial class EmbeddedFlagWatcher(
             {
                 // Keep serving the last snapshot; its age shows in /api/health.
                 state.Failed(ex.Message);
-                LogWatchFailed(ex, backoff.TotalSeconds);
-                await Task.Delay(backoff, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-                backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
+                LogWatchFailed(ex, RetryDelay.TotalSeconds);
+                await Task.Delay(RetryDelay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }
