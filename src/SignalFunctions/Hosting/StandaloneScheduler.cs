@@ -20,6 +20,8 @@ public sealed partial class StandaloneScheduler(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Functions.Timers.Select(timer => RunOnScheduleAsync(timer, Schedule(timer, configuration), stoppingToken)));
 
+    private static readonly TimeSpan MaxStep = TimeSpan.FromDays(1);
+
     private async Task RunOnScheduleAsync(TimerFunction timer, CrontabSchedule schedule, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -29,7 +31,12 @@ public sealed partial class StandaloneScheduler(
             LogNext(timer.Name, next);
             try
             {
-                await Task.Delay(next - now, clock, ct);
+                // Task.Delay refuses more than about 49 days, and a schedule can be further off (yearly,
+                // or 29 February): wait in steps of at most a day, so such a setting cannot stop the app.
+                for (var wait = next - now; wait > TimeSpan.Zero; wait = next - clock.GetUtcNow().UtcDateTime)
+                {
+                    await Task.Delay(wait < MaxStep ? wait : MaxStep, clock, ct);
+                }
             }
             catch (OperationCanceledException)
             {

@@ -24,22 +24,47 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
     {
         foreach (var property in element.EnumerateObject())
         {
-            if (!known.Contains(property.Name))
+            var name = NameOf(property);
+            if (name is null || !known.Contains(name))
             {
                 // A misspelt field must not be dropped silently.
-                Error(Printable(property.Name), "is not a known field");
+                Error(Printable(name), "is not a known field");
             }
         }
     }
 
     private bool TryGet(string field, out JsonElement value)
     {
-        if (element.TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null)
+        if (TryGetProperty(field, out value) && value.ValueKind != JsonValueKind.Null)
         {
             return true;
         }
         value = default;
         return false;
+    }
+
+    private bool TryGetProperty(string field, out JsonElement value)
+    {
+        try
+        {
+            return element.TryGetProperty(field, out value);
+        }
+        catch (InvalidOperationException)
+        {
+            // The lookup unescapes names as it goes and throws at one that is not valid Unicode
+            // (RejectUnknown reports that one): look among the names that are. The last one wins, as in the lookup.
+            value = default;
+            var found = false;
+            foreach (var property in element.EnumerateObject())
+            {
+                if (NameOf(property) == field)
+                {
+                    value = property.Value;
+                    found = true;
+                }
+            }
+            return found;
+        }
     }
 
     public Guid? Uuid(string field, bool required)
@@ -52,7 +77,7 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
             }
             return null;
         }
-        if (value.ValueKind == JsonValueKind.String && Guid.TryParseExact(value.GetString(), "D", out var guid))
+        if (value.ValueKind == JsonValueKind.String && Guid.TryParseExact(StringOrNull(value), "D", out var guid))
         {
             return guid;
         }
@@ -143,7 +168,7 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
         {
             return null;
         }
-        if (value.ValueKind != JsonValueKind.String || !value.TryGetDateTimeOffset(out var timestamp))
+        if (value.ValueKind != JsonValueKind.String || !TryGetDateTimeOffset(value, out var timestamp))
         {
             Error(field, "must be an ISO 8601 date-time with a time zone, such as 2026-11-22T10:15:00Z");
             return null;
@@ -259,7 +284,7 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
             case JsonValueKind.Object:
                 foreach (var property in value.EnumerateObject())
                 {
-                    if (property.Name.Contains('\0') || !IsWellFormed(property.Name))
+                    if (NameOf(property) is not { } name || name.Contains('\0') || !IsWellFormed(name))
                     {
                         return "has a key with a NUL character or invalid Unicode";
                     }
@@ -280,13 +305,80 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
                 return null;
             case JsonValueKind.String:
                 return SafeString(value) is null ? "contains a NUL character or invalid Unicode" : null;
+            case JsonValueKind.Number:
+                return IsStorableNumber(value) ? null : NumberProblem;
             default:
                 return null;
         }
     }
 
-    private static string Printable(string name) =>
-        name.Length > 64 || name.Any(char.IsControl) ? "(unnamed field)" : name;
+    private static string Printable(string? name) =>
+        name is null || name.Length > 64 || name.Any(char.IsControl) ? "(unnamed field)" : name;
+
+    // System.Text.Json throws InvalidOperationException at a lone surrogate escape (\ud800) when it
+    // unescapes a name or a string: hostile input, to be answered 400, never 500.
+
+    /// <summary>A property's name, or null when it is not valid Unicode.</summary>
+    private static string? NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static string? StringOrNull(JsonElement value)
+    {
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryGetDateTimeOffset(JsonElement value, out DateTimeOffset timestamp)
+    {
+        try
+        {
+            return value.TryGetDateTimeOffset(out timestamp);
+        }
+        catch (InvalidOperationException)
+        {
+            timestamp = default;
+            return false;
+        }
+    }
+
+    private const int MaxNumberLength = 64;
+    private const int MaxNumberExponent = 400;
+    private static readonly string NumberProblem =
+        $"has a number PostgreSQL cannot store; write numbers in at most {MaxNumberLength} characters with an exponent from -{MaxNumberExponent} to {MaxNumberExponent}";
+
+    /// <summary>
+    /// jsonb keeps numbers as numeric, which refuses more than 16383 digits after the point (1e-16384,
+    /// 1.000…0) or 131072 before it (1e131072), failing the whole write. Every number JavaScript can
+    /// produce (about ±1.8e308, down to 5e-324) is within these bounds, and a short literal cannot
+    /// expand to megabytes of text when read back.
+    /// </summary>
+    private static bool IsStorableNumber(JsonElement value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length > MaxNumberLength)
+        {
+            return false;
+        }
+        var e = raw.IndexOfAny((byte)'e', (byte)'E');
+        return e < 0
+               || (int.TryParse(raw[(e + 1)..], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var exponent)
+                   && Math.Abs(exponent) <= MaxNumberExponent);
+    }
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,31}$")]
     private static partial Regex IdentifierPattern();

@@ -24,7 +24,8 @@ public static class IngestBody
         }
 
         // Chunked bodies have no length up front: read at most one byte past the limit.
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, maxBytes + 1L));
+        // Content-Length: 0 must still get a buffer (an ArrayBufferWriter of 0 throws): it is answered as an empty body.
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(request.ContentLength ?? 4096, 1, maxBytes + 1L));
         var stream = request.Body;
         while (true)
         {

@@ -27,7 +27,10 @@ public static class RepairQueue
             event_type = e.EventType,
             source_component = e.SourceComponent,
             metadata = JsonDocument.Parse(e.MetadataJson).RootElement,
-            created_at = e.CreatedAt,
+            // timestamptz keeps microseconds: the binary insert of the authoritative side truncates the
+            // 100 ns ticks, while this text would be rounded when replayed. Truncate here too, so the
+            // repaired row equals the authoritative one (parity compares them).
+            created_at = e.CreatedAt.AddTicks(-(e.CreatedAt.Ticks % TimeSpan.TicksPerMicrosecond)),
         })).ToArray();
         await AddAsync(connection, tx, migration, side, "insert_event", events.Select(e => e.Id.ToString()).ToArray(), payloads, error);
     }

@@ -93,7 +93,15 @@ public static class SignalEventParser
         foreach (var property in root.EnumerateObject())
         {
             count++;
-            hasEvents |= property.NameEquals("events");
+            try
+            {
+                hasEvents |= property.NameEquals("events");
+            }
+            catch (InvalidOperationException)
+            {
+                // A name that is not valid Unicode (a lone surrogate escape): not the wrapper; ParseOne names the field.
+                return false;
+            }
         }
         return hasEvents && count == 1;
     }

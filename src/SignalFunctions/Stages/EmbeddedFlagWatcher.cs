@@ -36,10 +36,14 @@ public sealed partial class EmbeddedFlagWatcher(
         await base.StartAsync(cancellationToken);
     }
 
+    // A fixed short retry, not a growing backoff: once the database is back, a stage change must
+    // reach this instance within about a second (issue 2, section 4), however long the outage was.
+    // One connection attempt a second is nothing to the server.
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var refresh = TimeSpan.FromSeconds(options.Value.RefreshSeconds);
-        var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -52,7 +56,6 @@ public sealed partial class EmbeddedFlagWatcher(
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
-                backoff = TimeSpan.FromSeconds(1);
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     Interlocked.Exchange(ref pending, 0);
@@ -74,16 +77,15 @@ public sealed partial class EmbeddedFlagWatcher(
             {
                 // Keep serving the last snapshot; its age shows in /api/health.
                 state.Failed(ex.Message);
-                LogWatchFailed(ex, backoff.TotalSeconds);
+                LogWatchFailed(ex, RetryDelay.TotalSeconds);
                 try
                 {
-                    await Task.Delay(backoff, stoppingToken);
+                    await Task.Delay(RetryDelay, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
                     return;
                 }
-                backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
             }
         }
     }
