@@ -75,6 +75,8 @@ public static class HostingMode
         {
             app.UseForwardedHeaders();
         }
+        // Anything unforeseen still answers problem+json (and is logged), never an empty 500.
+        app.UseExceptionHandler();
         app.UseCors();
         app.UseRateLimiter();
 
