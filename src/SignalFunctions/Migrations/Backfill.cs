@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace SignalFunctions.Migrations;
+
+public sealed record BackfillProgress(
+    string Migration, long RowsScanned, long RowsCopied, long? RowsTotal, int BatchSize, double? RowsPerSecond, bool Completed)
+{
+    public double? Percent => RowsTotal is > 0 ? Math.Min(100.0, RowsScanned * 100.0 / RowsTotal.Value) : Completed ? 100 : null;
+
+    public TimeSpan? Eta => !Completed && RowsTotal is { } total && RowsPerSecond is > 0
+        ? TimeSpan.FromSeconds(Math.Max(0, total - RowsScanned) / RowsPerSecond.Value)
+        : null;
+}
+
+public sealed record BackfillRun(BackfillProgress Progress, long RowsThisRun, TimeSpan Elapsed, TimeSpan Paused, string Outcome);
+
+/// <summary>
+/// Copies a migration's existing source rows to the target: keyset batches (never OFFSET), one
+/// set-based statement per batch, each in its own transaction together with the checkpoint, so a
+/// kill at any moment loses at most the batch in flight. Batch size follows a target duration;
+/// the run pauses while the database is busy and stops cleanly at its time budget.
+/// </summary>
+public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, ILogger<Backfill> logger)
+{
+    public async Task<BackfillRun> RunAsync(DataMigration migration, TimeSpan budget, IProgress<BackfillProgress>? progress, CancellationToken ct)
+    {
+        var settings = options.Value;
+        var watch = Stopwatch.StartNew();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var jobLock = await JobLock.TryTakeAsync(connection, "backfill", migration.Name, ct);
+        if (jobLock is null)
+        {
+            return new BackfillRun(await ReadAsync(connection, migration, ct), 0, watch.Elapsed, TimeSpan.Zero, "skipped: another run holds the lock");
+        }
+
+        var state = await StartAsync(connection, migration, ct);
+        if (state.CompletedAt is not null)
+        {
+            return new BackfillRun(await ReadAsync(connection, migration, ct), 0, watch.Elapsed, TimeSpan.Zero, "already complete");
+        }
+
+        var batchSize = Math.Clamp(state.BatchSize, settings.MinBatchSize, settings.MaxBatchSize);
+        var lastKey = state.LastKey;
+        long rowsThisRun = 0;
+        var paused = TimeSpan.Zero;
+        var outcome = "budget reached";
+        while (watch.Elapsed < budget)
+        {
+            if (ct.IsCancellationRequested)
+            {
+                outcome = "cancelled";
+                break;
+            }
+            if (await Throttle.BusyReasonAsync(connection, settings, ct) is { } busy)
+            {
+                LogPaused(migration.Name, busy);
+                var pause = TimeSpan.FromSeconds(1);
+                await Task.Delay(pause, ct);
+                paused += pause;
+                continue;
+            }
+
+            var batchWatch = Stopwatch.StartNew();
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
+                BatchSql(migration, first: lastKey is null), new { after = lastKey, limit = batchSize }, tx, cancellationToken: ct));
+            var rate = (rowsThisRun + batch.Scanned) / Math.Max(0.001, (watch.Elapsed - paused).TotalSeconds);
+            var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
+            await connection.ExecuteAsync(new CommandDefinition("""
+                UPDATE backfill_progress
+                   SET last_key = coalesce(@lastKey, last_key), rows_scanned = rows_scanned + @scanned,
+                       rows_copied = rows_copied + @copied, batches = batches + 1, batch_size = @nextSize,
+                       last_batch_at = now(), rate = @rate,
+                       completed_at = CASE WHEN @scanned = 0 THEN now() END
+                 WHERE migration = @name
+                """, new { lastKey = batch.LastKey, batch.Scanned, batch.Copied, nextSize, rate, name = migration.Name }, tx, cancellationToken: ct));
+            await tx.CommitAsync(ct);
+
+            rowsThisRun += batch.Scanned;
+            lastKey = batch.LastKey ?? lastKey;
+            batchSize = nextSize;
+            var current = await ReadAsync(connection, migration, ct);
+            progress?.Report(current);
+            if (batch.Scanned == 0)
+            {
+                outcome = "complete";
+                break;
+            }
+        }
+        var final = await ReadAsync(connection, migration, ct);
+        LogRun(migration.Name, rowsThisRun, final.RowsScanned, final.RowsTotal, outcome);
+        return new BackfillRun(final, rowsThisRun, watch.Elapsed, paused, outcome);
+    }
+
+    /// <summary>Forget the checkpoint, so the next run copies everything again (idempotently).</summary>
+    public static async Task ResetAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM backfill_progress WHERE migration = @migration", new { migration }, cancellationToken: ct));
+
+    private static int NextBatchSize(int current, TimeSpan took, MigrationOptions settings)
+    {
+        // Move toward the target duration, at most doubling or halving per batch, so one slow batch (a
+        // checkpoint, a vacuum) does not collapse the size.
+        var factor = Math.Clamp(settings.TargetBatchMilliseconds / Math.Max(1.0, took.TotalMilliseconds), 0.5, 2.0);
+        return Math.Clamp((int)(current * factor), settings.MinBatchSize, settings.MaxBatchSize);
+    }
+
+    private static string BatchSql(DataMigration m, bool first)
+    {
+        var conditions = new List<string>();
+        if (!first)
+        {
+            conditions.Add($"s.{m.Key} > @after::{m.KeyType}");
+        }
+        if (m.SourceFilter is not null)
+        {
+            conditions.Add($"({m.SourceFilter})");
+        }
+        var where = conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
+        return $"""
+            WITH batch AS (
+              SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit
+            ), copied AS (
+              {m.CopyBatchSql}
+            )
+            SELECT (SELECT {m.Key}::text FROM batch ORDER BY {m.Key} DESC LIMIT 1) AS LastKey,
+                   (SELECT count(*) FROM batch) AS Scanned,
+                   (SELECT count(*) FROM copied) AS Copied
+            """;
+    }
+
+    private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt);
+
+    private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
+    {
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT count(*) FROM {m.Source} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", cancellationToken: ct));
+        return await connection.QuerySingleAsync<State>(new CommandDefinition("""
+            INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
+            ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),
+              started_at = coalesce(p.started_at, now())
+            RETURNING last_key AS LastKey, batch_size AS BatchSize, completed_at AS CompletedAt
+            """, new { name = m.Name, total }, cancellationToken: ct));
+    }
+
+    public static async Task<BackfillProgress> ReadAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<(long Scanned, long Copied, long? Total, int BatchSize, double? Rate, DateTime? CompletedAt)>(
+            new CommandDefinition("""
+                SELECT rows_scanned, rows_copied, rows_total, batch_size, rate, completed_at
+                  FROM backfill_progress WHERE migration = @name
+                """, new { name = m.Name }, cancellationToken: ct));
+        return new BackfillProgress(m.Name, row.Scanned, row.Copied, row.Total, row.BatchSize, row.Rate, row.CompletedAt is not null);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration} paused: {Reason}")]
+    private partial void LogPaused(string migration, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsThisRun} rows this run, {RowsScanned} of {RowsTotal} in all ({Outcome})")]
+    private partial void LogRun(string migration, long rowsThisRun, long rowsScanned, long? rowsTotal, string outcome);
+}

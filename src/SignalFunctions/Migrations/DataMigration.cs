@@ -1,0 +1,85 @@
+namespace SignalFunctions.Migrations;
+
+/// <summary>A SQL statement counting violations of one rule; errors block the stage gate, warnings are reported.</summary>
+public sealed record ValidationRule(string Name, RuleSeverity Severity, string CountSql, string Description);
+
+public enum RuleSeverity
+{
+    Warning,
+    Error,
+}
+
+/// <summary>
+/// One data migration, declared once: the engine backfills, compares, repairs, gates, cuts over
+/// and rolls back every migration the same way from these statements. Adding a migration adds a
+/// declaration, not engine code.
+///
+/// SQL conventions. Key ranges are keyset bounds on <see cref="Key"/> (same name on both sides):
+/// <c>@after</c> exclusive (null for the start), <c>@upto</c> inclusive. Key lists are <c>@keys</c>
+/// (text[]; cast them). Source rows are aliased <c>s</c>, target rows <c>t</c>.
+/// </summary>
+public sealed record DataMigration
+{
+    /// <summary>The stage flag's name, e.g. "signal-events".</summary>
+    public required string Name { get; init; }
+
+    public required string Source { get; init; }
+    public required string Target { get; init; }
+
+    /// <summary>The key column, present in both tables with the same values.</summary>
+    public required string Key { get; init; }
+
+    /// <summary>The key's SQL type ("uuid", "bigint"), for casting checkpoints and key lists.</summary>
+    public required string KeyType { get; init; }
+
+    /// <summary>
+    /// Copies the rows of the CTE <c>batch</c> (source rows, <c>SELECT * FROM Source</c>) to the
+    /// target, idempotently, ending in <c>RETURNING 1</c>; e.g. INSERT … SELECT … FROM batch s ON
+    /// CONFLICT DO NOTHING RETURNING 1.
+    /// </summary>
+    public required string CopyBatchSql { get; init; }
+
+    /// <summary>Which source rows belong to the migration (a WHERE condition on s); null for all.</summary>
+    public string? SourceFilter { get; init; }
+
+    /// <summary>Which target rows have a source counterpart (a condition on t); null for all.</summary>
+    public string? TargetFilter { get; init; }
+
+    /// <summary>A text expression over s: the row as the target should hold it, for parity.</summary>
+    public required string SourceImage { get; init; }
+
+    /// <summary>A text expression over t, comparable to <see cref="SourceImage"/>.</summary>
+    public required string TargetImage { get; init; }
+
+    /// <summary>A timestamptz expression over t: rows written within the fence are not compared.</summary>
+    public string? TargetChangedAt { get; init; }
+
+    /// <summary>Makes the target rows for @keys equal to the source rows (insert or update).</summary>
+    public required string UpsertTargetSql { get; init; }
+
+    /// <summary>Makes the source rows for @keys equal to the target rows, when the new side is authoritative.</summary>
+    public required string UpsertSourceSql { get; init; }
+
+    /// <summary>Deletes target rows for @keys that the source no longer has.</summary>
+    public required string DeleteTargetSql { get; init; }
+
+    /// <summary>Deletes source rows for @keys that the target no longer has.</summary>
+    public required string DeleteSourceSql { get; init; }
+
+    public IReadOnlyList<ValidationRule> Rules { get; init; } = [];
+
+    /// <summary>
+    /// For tables outside writers fill: a trigger on the source mirroring inserts, updates and
+    /// deletes into the target, installed from dual_write until complete. Null when this app
+    /// does all the writing (and dual-writes itself).
+    /// </summary>
+    public string? InstallCaptureSql { get; init; }
+
+    public string? RemoveCaptureSql { get; init; }
+
+    /// <summary>The seed's view pattern: old table renamed to *_backup, a view with the old name over the target.</summary>
+    public required string CutoverSql { get; init; }
+
+    /// <summary>Undoes <see cref="CutoverSql"/> exactly, first bringing the backup up to date from the target.</summary>
+    public required string RollbackSql { get; init; }
+}

@@ -1,0 +1,99 @@
+using SignalFunctions.Ingest;
+
+namespace SignalFunctions.Migrations.Declarations;
+
+/// <summary>blog_attribution_events → signal_events (signal-platform-rename-plan.md).</summary>
+public static class SignalEventsMigration
+{
+    private const string Columns = "id, signal_id, content_id, content_type, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
+    private const string LegacyColumns = "id, blog_article_id, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
+
+    // A legacy row's journey: the signal_id the app put in metadata, else one journey per legacy
+    // session (the same UUID v5 JourneyKeys.FromSession gives), else the event alone.
+    private static readonly string JourneyOf = $"""
+        coalesce(
+          CASE WHEN s.metadata ->> 'signal_id' ~* '^[0-9a-f]{"{8}"}-[0-9a-f]{"{4}"}-[0-9a-f]{"{4}"}-[0-9a-f]{"{4}"}-[0-9a-f]{"{12}"}$'
+               THEN (s.metadata ->> 'signal_id')::uuid END,
+          CASE WHEN s.session_id IS NOT NULL THEN uuid_generate_v5('{JourneyKeys.SessionNamespace}'::uuid, s.session_id) END,
+          s.id)
+        """;
+
+    private static readonly string AsTarget = $"""
+        s.id, {JourneyOf}, s.blog_article_id, 'article', s.user_id, s.session_id, s.target_type, s.target_id,
+        s.event_type, s.source_component, s.metadata - 'signal_id', s.created_at
+        """;
+
+    private const string AsSource = """
+        t.id, t.content_id AS blog_article_id, t.user_id, t.session_id, t.target_type, t.target_id, t.event_type,
+        t.source_component, t.metadata || jsonb_build_object('signal_id', t.signal_id) AS metadata, t.created_at
+        """;
+
+    // Only these target rows have a legacy counterpart; the rest live in signal_events alone.
+    private const string HasLegacyHome = "t.content_type = 'article' AND t.source_component <> 'distribution'";
+
+    private const string UpdateTarget = """
+        ON CONFLICT (id) DO UPDATE SET signal_id = EXCLUDED.signal_id, content_id = EXCLUDED.content_id,
+          content_type = EXCLUDED.content_type, user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
+          target_type = EXCLUDED.target_type, target_id = EXCLUDED.target_id, event_type = EXCLUDED.event_type,
+          source_component = EXCLUDED.source_component, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
+        """;
+
+    private const string UpdateSource = """
+        ON CONFLICT (id) DO UPDATE SET blog_article_id = EXCLUDED.blog_article_id, user_id = EXCLUDED.user_id,
+          session_id = EXCLUDED.session_id, target_type = EXCLUDED.target_type, target_id = EXCLUDED.target_id,
+          event_type = EXCLUDED.event_type, source_component = EXCLUDED.source_component,
+          metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
+        """;
+
+    public static readonly DataMigration Declaration = new()
+    {
+        Name = "signal-events",
+        Source = "blog_attribution_events",
+        Target = "signal_events",
+        Key = "id",
+        KeyType = "uuid",
+        CopyBatchSql = $"""
+            INSERT INTO signal_events ({Columns})
+            SELECT {AsTarget} FROM batch s
+            ON CONFLICT (id) DO NOTHING
+            RETURNING 1
+            """,
+        TargetFilter = HasLegacyHome,
+        SourceImage = $"ROW({AsTarget})::text",
+        TargetImage = "ROW(t.id, t.signal_id, t.content_id, t.content_type, t.user_id, t.session_id, t.target_type, t.target_id, t.event_type, t.source_component, t.metadata - 'signal_id', t.created_at)::text",
+        TargetChangedAt = "t.recorded_at",
+        UpsertTargetSql = $"""
+            INSERT INTO signal_events ({Columns})
+            SELECT {AsTarget} FROM blog_attribution_events s WHERE s.id = ANY(@keys::uuid[])
+            {UpdateTarget}
+            """,
+        UpsertSourceSql = $"""
+            INSERT INTO blog_attribution_events ({LegacyColumns})
+            SELECT {AsSource} FROM signal_events t WHERE t.id = ANY(@keys::uuid[]) AND {HasLegacyHome}
+            {UpdateSource}
+            """,
+        DeleteTargetSql = "DELETE FROM signal_events WHERE id = ANY(@keys::uuid[])",
+        DeleteSourceSql = "DELETE FROM blog_attribution_events WHERE id = ANY(@keys::uuid[])",
+        Rules =
+        [
+            new("future_dated_events", RuleSeverity.Error,
+                "SELECT count(*) FROM signal_events WHERE created_at > now() + interval '5 minutes'",
+                "Events dated more than 5 minutes ahead of the database clock."),
+            new("events_without_journey_session", RuleSeverity.Warning,
+                "SELECT count(*) FROM blog_attribution_events WHERE session_id IS NULL AND NOT (metadata ? 'signal_id')",
+                "Legacy events with neither a session nor a signal_id: each becomes a one-event journey."),
+        ],
+        CutoverSql = $"""
+            ALTER TABLE blog_attribution_events RENAME TO blog_attribution_events_backup;
+            CREATE VIEW blog_attribution_events AS
+              SELECT {AsSource} FROM signal_events t WHERE {HasLegacyHome};
+            """,
+        RollbackSql = $"""
+            INSERT INTO blog_attribution_events_backup ({LegacyColumns})
+            SELECT {AsSource} FROM signal_events t WHERE {HasLegacyHome}
+            {UpdateSource};
+            DROP VIEW blog_attribution_events;
+            ALTER TABLE blog_attribution_events_backup RENAME TO blog_attribution_events;
+            """,
+    };
+}

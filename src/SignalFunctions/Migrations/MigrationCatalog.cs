@@ -1,0 +1,14 @@
+using SignalFunctions.Migrations.Declarations;
+
+namespace SignalFunctions.Migrations;
+
+/// <summary>Every data migration the engine runs.</summary>
+public static class MigrationCatalog
+{
+    public static readonly IReadOnlyList<DataMigration> All =
+    [
+        SignalEventsMigration.Declaration,
+    ];
+
+    public static DataMigration? Find(string name) => All.FirstOrDefault(m => m.Name == name);
+}

@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SignalFunctions.Migrations;
+
+/// <summary>Settings under "Migrations:" for the engine's jobs.</summary>
+public sealed class MigrationOptions
+{
+    /// <summary>How long one timer run may work before it stops cleanly (Consumption's timeout is 5 minutes).</summary>
+    [Range(5, 3600)]
+    public int BudgetSeconds { get; set; } = 240;
+
+    /// <summary>The batch duration the backfill adapts its batch size to.</summary>
+    [Range(10, 60_000)]
+    public int TargetBatchMilliseconds { get; set; } = 300;
+
+    [Range(10, 1_000_000)]
+    public int MinBatchSize { get; set; } = 100;
+
+    [Range(10, 1_000_000)]
+    public int MaxBatchSize { get; set; } = 50_000;
+
+    /// <summary>Pause the backfill while more backends than this are active in the database.</summary>
+    [Range(1, 10_000)]
+    public int MaxActiveBackends { get; set; } = 32;
+
+    /// <summary>Pause while more sessions than this wait on locks.</summary>
+    [Range(0, 10_000)]
+    public int MaxLockWaits { get; set; } = 4;
+
+    /// <summary>Pause while a replica lags more than this (seconds); ignored without replicas.</summary>
+    [Range(0, 86_400)]
+    public double MaxReplicaLagSeconds { get; set; } = 10;
+
+    /// <summary>Rows written within this many seconds are left out of parity, so in-flight writes are no false alarm.</summary>
+    [Range(0, 3600)]
+    public int ParityFenceSeconds { get; set; } = 5;
+
+    /// <summary>Most keys listed per kind (missing, extra, different) in a parity report; counts stay exact.</summary>
+    [Range(1, 100_000)]
+    public int ParityKeyListLimit { get; set; } = 1000;
+}

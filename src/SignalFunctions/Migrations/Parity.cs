@@ -1,0 +1,232 @@
+using System.Data;
+using System.Diagnostics;
+using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace SignalFunctions.Migrations;
+
+public sealed record RuleResult(string Name, string Severity, long Violations, string Description);
+
+public sealed record ParityReport(
+    long Id, string Migration, DateTime StartedAt, DateTime FinishedAt, int RangesChecked, long RowsCompared,
+    long MissingCount, long ExtraCount, long DifferentCount,
+    IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
+    IReadOnlyList<RuleResult> Validation, bool Clean)
+{
+    public double DurationSeconds => (FinishedAt - StartedAt).TotalSeconds;
+
+    /// <summary>Data loss or divergence, as opposed to a rule warning.</summary>
+    public bool Equal => MissingCount + ExtraCount + DifferentCount == 0;
+}
+
+/// <summary>
+/// Compares source and target without reading either into memory: one hash-aggregate scan per side
+/// gives a count and an order-independent checksum per bucket of the key space; only buckets that
+/// differ are split further (16×16 per level), down to the exact keys. Both sides are read in one
+/// REPEATABLE READ snapshot, so a dual write (one transaction) is never seen half-done; rows the
+/// target recorded within the fence are left out, for writers outside that transaction.
+/// </summary>
+public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, ILogger<Parity> logger)
+{
+    // Bucket = the first hex digits of md5(key): uniform for any key type; 3 digits = 4096 buckets.
+    private static readonly int[] PrefixLengths = [3, 5];
+
+    public async Task<ParityReport?> RunAsync(DataMigration migration, CancellationToken ct)
+    {
+        var settings = options.Value;
+        var started = DateTime.UtcNow;
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var jobLock = await JobLock.TryTakeAsync(connection, "parity", migration.Name, ct);
+        if (jobLock is null)
+        {
+            return null;
+        }
+
+        long rowsCompared = 0;
+        var ranges = 0;
+        List<string> missing = [], extra = [], different = [];
+        await using (var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
+        {
+            var fenced = await FencedKeysAsync(connection, tx, migration, settings.ParityFenceSeconds, ct);
+
+            string[]? differingBuckets = null;
+            var prefix = 0;
+            foreach (var length in PrefixLengths)
+            {
+                var source = await BucketsAsync(connection, tx, migration, Side.Source, length, prefix, differingBuckets, fenced, ct);
+                var target = await BucketsAsync(connection, tx, migration, Side.Target, length, prefix, differingBuckets, fenced, ct);
+                if (prefix == 0)
+                {
+                    rowsCompared = source.Values.Sum(b => b.Count);
+                }
+                ranges += source.Keys.Union(target.Keys).Count();
+                differingBuckets = source.Keys.Union(target.Keys).Where(b => source.GetValueOrDefault(b) != target.GetValueOrDefault(b)).ToArray();
+                prefix = length;
+                if (differingBuckets.Length == 0)
+                {
+                    break;
+                }
+            }
+
+            if (differingBuckets is { Length: > 0 })
+            {
+                var sourceRows = await RowsAsync(connection, tx, migration, Side.Source, prefix, differingBuckets, fenced, ct);
+                var targetRows = await RowsAsync(connection, tx, migration, Side.Target, prefix, differingBuckets, fenced, ct);
+                foreach (var (key, hash) in sourceRows)
+                {
+                    if (!targetRows.TryGetValue(key, out var targetHash))
+                    {
+                        missing.Add(key);
+                    }
+                    else if (targetHash != hash)
+                    {
+                        different.Add(key);
+                    }
+                }
+                extra.AddRange(targetRows.Keys.Where(k => !sourceRows.ContainsKey(k)));
+            }
+            await tx.CommitAsync(ct);
+        }
+
+        var rules = new List<RuleResult>();
+        foreach (var rule in migration.Rules)
+        {
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, cancellationToken: ct));
+            rules.Add(new RuleResult(rule.Name, rule.Severity.ToString().ToLowerInvariant(), violations, rule.Description));
+        }
+
+        var limit = settings.ParityKeyListLimit;
+        var clean = missing.Count + extra.Count + different.Count == 0 && rules.All(r => r.Violations == 0 || r.Severity == "warning");
+        var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+            INSERT INTO parity_reports (migration, started_at, finished_at, ranges_checked, rows_compared,
+                                        missing_count, extra_count, different_count, missing_keys, extra_keys,
+                                        different_keys, validation, clean)
+            VALUES (@Name, @started, now(), @ranges, @rowsCompared, @missingCount, @extraCount, @differentCount,
+                    @missingKeys, @extraKeys, @differentKeys, @validation::jsonb, @clean)
+            RETURNING id
+            """, new
+        {
+            migration.Name, started, ranges, rowsCompared,
+            missingCount = missing.Count, extraCount = extra.Count, differentCount = different.Count,
+            missingKeys = missing.Order(StringComparer.Ordinal).Take(limit).ToArray(),
+            extraKeys = extra.Order(StringComparer.Ordinal).Take(limit).ToArray(),
+            differentKeys = different.Order(StringComparer.Ordinal).Take(limit).ToArray(),
+            validation = JsonSerializer.Serialize(rules, JsonOptions),
+            clean,
+        }, cancellationToken: ct));
+        var report = await LatestAsync(connection, migration.Name, ct);
+        LogReport(migration.Name, rowsCompared, missing.Count, extra.Count, different.Count, clean, report!.DurationSeconds);
+        return report;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static async Task<ParityReport?> LatestAsync(NpgsqlConnection connection, string migration, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<ReportRow>(new CommandDefinition("""
+            SELECT id, migration, started_at AS StartedAt, finished_at AS FinishedAt, ranges_checked AS RangesChecked,
+                   rows_compared AS RowsCompared, missing_count AS MissingCount, extra_count AS ExtraCount,
+                   different_count AS DifferentCount, missing_keys AS MissingKeys, extra_keys AS ExtraKeys,
+                   different_keys AS DifferentKeys, validation::text AS Validation, clean
+              FROM parity_reports WHERE migration = @migration ORDER BY id DESC LIMIT 1
+            """, new { migration }, cancellationToken: ct));
+        return row is null ? null : new ParityReport(
+            row.Id, row.Migration, DateTime.SpecifyKind(row.StartedAt, DateTimeKind.Utc), DateTime.SpecifyKind(row.FinishedAt, DateTimeKind.Utc),
+            row.RangesChecked, row.RowsCompared, row.MissingCount, row.ExtraCount, row.DifferentCount,
+            row.MissingKeys, row.ExtraKeys, row.DifferentKeys,
+            JsonSerializer.Deserialize<List<RuleResult>>(row.Validation, JsonOptions)!, row.Clean);
+    }
+
+    // A class with setters: Dapper cannot match text[] columns to a record's constructor.
+    private sealed class ReportRow
+    {
+        public long Id { get; set; }
+        public string Migration { get; set; } = "";
+        public DateTime StartedAt { get; set; }
+        public DateTime FinishedAt { get; set; }
+        public int RangesChecked { get; set; }
+        public long RowsCompared { get; set; }
+        public long MissingCount { get; set; }
+        public long ExtraCount { get; set; }
+        public long DifferentCount { get; set; }
+        public string[] MissingKeys { get; set; } = [];
+        public string[] ExtraKeys { get; set; } = [];
+        public string[] DifferentKeys { get; set; } = [];
+        public string Validation { get; set; } = "[]";
+        public bool Clean { get; set; }
+    }
+
+    private enum Side
+    {
+        Source,
+        Target,
+    }
+
+    private static (string Table, string Alias, string Image, string? Filter) Of(DataMigration m, Side side) =>
+        side == Side.Source ? (m.Source, "s", m.SourceImage, m.SourceFilter) : (m.Target, "t", m.TargetImage, m.TargetFilter);
+
+    private static string Where(DataMigration m, Side side, int prefix, bool fenced)
+    {
+        var (_, alias, _, filter) = Of(m, side);
+        var conditions = new List<string>();
+        if (filter is not null)
+        {
+            conditions.Add($"({filter})");
+        }
+        if (prefix > 0)
+        {
+            conditions.Add($"substr(md5({alias}.{m.Key}::text), 1, {prefix}) = ANY(@buckets)");
+        }
+        if (fenced)
+        {
+            conditions.Add($"NOT ({alias}.{m.Key}::text = ANY(@fenced))");
+        }
+        return conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
+    }
+
+    private static async Task<string[]> FencedKeysAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, int fenceSeconds, CancellationToken ct)
+    {
+        if (m.TargetChangedAt is null || fenceSeconds == 0)
+        {
+            return [];
+        }
+        return (await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > now() - make_interval(secs => @fenceSeconds)",
+            new { fenceSeconds }, tx, cancellationToken: ct))).ToArray();
+    }
+
+    private readonly record struct Bucket(long Count, decimal Sum);
+
+    private static async Task<Dictionary<string, Bucket>> BucketsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, int length, int prefix,
+        string[]? buckets, string[] fenced, CancellationToken ct)
+    {
+        var (table, alias, image, _) = Of(m, side);
+        // Sum of the first 60 bits of each row image's md5: order-independent, and a changed,
+        // missing or extra row changes it (barring a 2^-60 coincidence).
+        var sql = $"""
+            SELECT substr(md5({alias}.{m.Key}::text), 1, {length}) AS b, count(*) AS n,
+                   sum(('x' || substr(md5({image}), 1, 15))::bit(60)::bigint) AS h
+              FROM {table} {alias} {Where(m, side, prefix, fenced.Length > 0)}
+             GROUP BY 1
+            """;
+        var rows = await connection.QueryAsync<(string B, long N, decimal H)>(new CommandDefinition(
+            sql, new { buckets, fenced }, tx, cancellationToken: ct));
+        return rows.ToDictionary(r => r.B, r => new Bucket(r.N, r.H));
+    }
+
+    private static async Task<Dictionary<string, string>> RowsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, int prefix, string[] buckets, string[] fenced, CancellationToken ct)
+    {
+        var (table, alias, image, _) = Of(m, side);
+        var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
+            $"SELECT {alias}.{m.Key}::text, md5({image}) FROM {table} {alias} {Where(m, side, prefix, fenced.Length > 0)}",
+            new { buckets, fenced }, tx, cancellationToken: ct));
+        return rows.ToDictionary(r => r.Key, r => r.Hash);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Parity {Migration}: {RowsCompared} rows, {Missing} missing, {Extra} extra, {Different} different, clean={Clean}, {Seconds:0.00} s")]
+    private partial void LogReport(string migration, long rowsCompared, long missing, long extra, long different, bool clean, double seconds);
+}

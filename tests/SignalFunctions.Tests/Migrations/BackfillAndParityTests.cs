@@ -1,0 +1,98 @@
+using SignalFunctions.Ingest;
+using SignalFunctions.Migrations;
+using SignalFunctions.Migrations.Declarations;
+using SignalFunctions.Tests.Infrastructure;
+
+namespace SignalFunctions.Tests.Migrations;
+
+/// <summary>signal-events backfill and parity on real legacy rows.</summary>
+public sealed class BackfillAndParityTests
+{
+    private static readonly DataMigration SignalEvents = SignalEventsMigration.Declaration;
+
+    [Fact]
+    public async Task Backfill_copies_every_legacy_row_in_keyset_batches_and_parity_is_then_clean()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db, new MigrationOptions { ParityFenceSeconds = 0, MinBatchSize = 100, MaxBatchSize = 100 });
+        await engine.SeedLegacyEventsAsync(1234);
+
+        var before = await engine.ParityAsync(SignalEvents);
+        var run = await engine.BackfillAsync(SignalEvents);
+        var after = await engine.ParityAsync(SignalEvents);
+
+        Assert.Equal(1234, before.MissingCount);
+        Assert.False(before.Clean);
+        Assert.Equal("complete", run.Outcome);
+        Assert.Equal(1234, run.Progress.RowsCopied);
+        Assert.True(run.Progress.Completed);
+        Assert.Equal(1234L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+        // 13 batches of at most 100 rows, then an empty one that finds nothing past the checkpoint.
+        Assert.Equal(14L, await db.ScalarAsync<long>("SELECT batches FROM backfill_progress WHERE migration = 'signal-events'"));
+        Assert.True(after.Clean, $"missing {after.MissingCount}, extra {after.ExtraCount}, different {after.DifferentCount}");
+        Assert.Equal(1234, after.RowsCompared);
+    }
+
+    [Fact]
+    public async Task Backfilled_journeys_are_the_ones_ingest_derives_from_the_session()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        await engine.SeedLegacyEventsAsync(50);
+        await engine.BackfillAsync(SignalEvents);
+
+        var rows = await db.QueryAsync<(string? Session, Guid Id, Guid SignalId)>(
+            "SELECT session_id, id, signal_id FROM signal_events");
+        Assert.All(rows, r => Assert.Equal(r.Session is null ? r.Id : JourneyKeys.FromSession(r.Session), r.SignalId));
+    }
+
+    [Fact]
+    public async Task Parity_reports_exactly_the_injected_missing_extra_and_changed_keys()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        await engine.SeedLegacyEventsAsync(3000);
+        await engine.BackfillAsync(SignalEvents);
+        var ids = (await db.QueryAsync<Guid>("SELECT id FROM signal_events ORDER BY id LIMIT 9")).ToList();
+        await db.ExecuteAsync("DELETE FROM signal_events WHERE id = ANY(@gone)", new { gone = ids.Take(3).ToArray() });
+        await db.ExecuteAsync("DELETE FROM blog_attribution_events WHERE id = ANY(@gone)", new { gone = ids.Skip(3).Take(3).ToArray() });
+        await db.ExecuteAsync("UPDATE signal_events SET event_type = 'convert', metadata = metadata || '{\"x\":1}' WHERE id = ANY(@changed)", new { changed = ids.Skip(6).ToArray() });
+        // Rows with no legacy home are not extras.
+        await db.ExecuteAsync("""
+            INSERT INTO signal_events (id, signal_id, content_id, content_type, target_type, target_id, event_type, source_component)
+            VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'podcast', 'tutor', gen_random_uuid(), 'click', 'tutor_embed')
+            """);
+
+        var report = await engine.ParityAsync(SignalEvents);
+
+        Assert.False(report.Clean);
+        Assert.Equal(ids.Take(3).Select(i => i.ToString()).Order(), report.MissingKeys.Order());
+        Assert.Equal(ids.Skip(3).Take(3).Select(i => i.ToString()).Order(), report.ExtraKeys.Order());
+        Assert.Equal(ids.Skip(6).Select(i => i.ToString()).Order(), report.DifferentKeys.Order());
+    }
+
+    [Fact]
+    public async Task A_backfill_stopped_by_its_budget_resumes_from_its_checkpoint()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db, new MigrationOptions { MinBatchSize = 50, MaxBatchSize = 50 });
+        await engine.SeedLegacyEventsAsync(500);
+
+        var first = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.Zero, null, CancellationToken.None);
+        Assert.Equal("budget reached", first.Outcome);
+        Assert.Equal(0, first.RowsThisRun);
+
+        var progress = new List<BackfillProgress>();
+        var second = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(1), new SyncProgress(progress), CancellationToken.None);
+        Assert.Equal("complete", second.Outcome);
+        Assert.Equal(500, second.Progress.RowsScanned);
+        Assert.Equal(500, second.Progress.RowsTotal);
+        Assert.Equal(11, progress.Count);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => i * 50L).Append(500), progress.Select(p => p.RowsScanned));
+    }
+
+    private sealed class SyncProgress(List<BackfillProgress> into) : IProgress<BackfillProgress>
+    {
+        public void Report(BackfillProgress value) => into.Add(value);
+    }
+}
