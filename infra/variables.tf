@@ -32,10 +32,14 @@ variable "postgres_sku" {
   default     = "GP_Standard_D2ds_v5"
 }
 
-variable "repair_schedule" {
-  description = "RepairSchedule: 6-field NCRONTAB (sec min hour day month weekday, UTC) of the Repair timer; its function.json reads %RepairSchedule%."
-  type        = string
-  default     = "0 */1 * * * *"
+variable "timer_schedules" {
+  description = "One app setting per timer, {Name}Schedule: 6-field NCRONTAB (sec min hour day month weekday, UTC); each function.json reads its setting as %%{Name}Schedule%%."
+  type        = map(string)
+  default = {
+    BackfillSchedule = "0 */1 * * * *"
+    ParitySchedule   = "0 */15 * * * *"
+    RepairSchedule   = "0 */1 * * * *"
+  }
 }
 
 variable "allowed_origins" {

@@ -20,7 +20,12 @@ public static class AppSetup
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddSingleton<IStageFlagStore>(sp => sp.GetRequiredService<EmbeddedFlagStore>());
+        services.AddOptions<MigrationOptions>().BindConfiguration("Migrations").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RepairJob>();
+        services.AddSingleton<Backfill>();
+        services.AddSingleton<Parity>();
+        services.AddSingleton<StageControl>();
+        services.AddSingleton<Cutover>();
         return services;
     }
 

@@ -23,6 +23,8 @@ public static class Functions
         new HttpFunction("SignalScript", "signal.js", ["get"], AuthLevel.Anonymous, Audience.Public, SnippetApi.Get),
         new HttpFunction("Health", "health", ["get"], AuthLevel.Anonymous, Audience.Operations, HealthApi.Get),
 
+        new TimerFunction("Backfill", "0 */1 * * * *", MigrationTimers.BackfillAsync),
+        new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),
         new TimerFunction("Repair", "0 */1 * * * *", RepairJob.RunTimerAsync),
     ];
 

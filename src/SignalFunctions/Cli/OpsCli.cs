@@ -41,7 +41,7 @@ public static class OpsCli
             Console.Error.WriteLine($"error: the database is unreachable ({ex.Message}). Check ConnectionStrings__Signal, or start it with ./run.sh.");
             return 1;
         }
-        catch (SchemaDriftException ex)
+        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;
@@ -73,6 +73,10 @@ public static class OpsCli
         root.Subcommands.Add(StageVerb.Command());
         root.Subcommands.Add(DbVerb.Command());
         root.Subcommands.Add(RepairVerb.Command());
+        foreach (var command in MigrationVerbs.Commands())
+        {
+            root.Subcommands.Add(command);
+        }
         root.Subcommands.Add(FunctionsJsonVerb.Command());
         return root;
     }

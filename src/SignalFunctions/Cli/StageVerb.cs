@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Cli;
@@ -23,17 +24,31 @@ public static class StageVerb
                 result.AddError("--percent must be a whole number from 0 to 100.");
             }
         });
+        var force = new Option<bool>("--force") { Description = "Advance even though a gate failed (recorded in the stage history)." };
+        var reason = new Option<string?>("--reason") { Description = "Why, for the stage history." };
         var command = new Command("stage", """
             Set a migration's stage. Every running instance obeys within a second.
             Stages, in order: off, dual_write, shadow, live, rampdown, complete. Moving back is lossless until complete.
-            """) { migration, stage, percent };
+            Gates: past dual_write needs a complete backfill; past shadow a clean parity report newer than the
+            last backfill batch and an empty repair queue.
+            """) { migration, stage, percent, force, reason };
         command.SetAction(async (parsed, ct) =>
         {
             StageRules.TryParse(parsed.GetValue(stage), out var newStage);
             await using var services = await OpsCli.ServicesAsync(ct);
-            var change = await services.GetRequiredService<IStageFlagStore>().SetStageAsync(
-                parsed.GetValue(migration)!, newStage, parsed.GetValue(percent), Actor(), ct);
-            Console.WriteLine(change);
+            var result = await services.GetRequiredService<StageControl>().ChangeAsync(
+                parsed.GetValue(migration)!, newStage, parsed.GetValue(percent), Actor(), parsed.GetValue(force), parsed.GetValue(reason), ct);
+            if (result.Refused)
+            {
+                Console.Error.WriteLine($"error: not changed, because {string.Join("; and ", result.FailedGates)}.");
+                Console.Error.WriteLine("Fix that, or pass --force to override (it is recorded).");
+                return 1;
+            }
+            if (result.Forced)
+            {
+                Console.Error.WriteLine($"warning: forced past: {string.Join("; ", result.FailedGates)}");
+            }
+            Console.WriteLine(result.Change);
             return 0;
         });
         return command;

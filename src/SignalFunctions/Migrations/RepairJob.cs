@@ -7,14 +7,16 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped);
+public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped, int KeysFixed = 0);
 
 /// <summary>
-/// Replays the repair entries of failed secondary writes. Each entry is applied under its own
-/// savepoint: one that fails again stays queued with its error and attempt count, the rest go on.
-/// Idempotent: replaying an insert that already landed changes nothing.
+/// Replays the repair entries of failed secondary writes, then fixes the keys the latest parity
+/// report found missing, extra or different, copying from the side the current stage trusts.
+/// Each entry is applied under its own savepoint: one that fails again stays queued with its
+/// error and attempt count, the rest go on. Idempotent: replaying what already landed changes nothing.
 /// </summary>
-public sealed partial class RepairJob(NpgsqlDataSource dataSource, IOptions<ClickOptions> clickOptions, ILogger<RepairJob> logger)
+public sealed partial class RepairJob(
+    NpgsqlDataSource dataSource, IStageFlagStore flags, IOptions<ClickOptions> clickOptions, ILogger<RepairJob> logger)
 {
     private const int BatchSize = 500;
 
@@ -27,7 +29,7 @@ public sealed partial class RepairJob(NpgsqlDataSource dataSource, IOptions<Clic
             var result = await job.RunAsync(migration, TimeSpan.FromMinutes(4), ct);
             logs.Add(result.Skipped
                 ? $"Repair {migration}: skipped, another run holds the lock"
-                : $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining");
+                : $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining, {result.KeysFixed} parity keys fixed");
         }
         return new TimerOutcome(logs);
     }
@@ -35,40 +37,79 @@ public sealed partial class RepairJob(NpgsqlDataSource dataSource, IOptions<Clic
     public async Task<RepairResult> RunAsync(string migration, TimeSpan budget, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        // One runner per migration across instances and verbs; a second one skips instead of colliding.
-        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "SELECT pg_try_advisory_lock(hashtext('repair'), hashtext(@migration))", new { migration }, cancellationToken: ct)))
+        await using var jobLock = await JobLock.TryTakeAsync(connection, "repair", migration, ct);
+        if (jobLock is null)
         {
             return new RepairResult(migration, 0, 0, 0, Skipped: true);
         }
-        try
+
+        var deadline = DateTime.UtcNow + budget;
+        int repaired = 0, failed = 0;
+        long afterId = 0;
+        while (DateTime.UtcNow < deadline)
         {
-            var deadline = DateTime.UtcNow + budget;
-            int repaired = 0, failed = 0;
-            long afterId = 0;
-            while (DateTime.UtcNow < deadline)
+            var (batchRepaired, batchFailed, lastId) = await RepairBatchAsync(connection, migration, afterId, ct);
+            if (lastId is null)
             {
-                var (batchRepaired, batchFailed, lastId) = await RepairBatchAsync(connection, migration, afterId, ct);
-                if (lastId is null)
-                {
-                    break;
-                }
-                repaired += batchRepaired;
-                failed += batchFailed;
-                afterId = lastId.Value;
+                break;
             }
-            var remaining = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-                "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL",
-                new { migration }, cancellationToken: ct));
-            LogRun(migration, repaired, failed, remaining);
-            return new RepairResult(migration, repaired, failed, remaining, Skipped: false);
+            repaired += batchRepaired;
+            failed += batchFailed;
+            afterId = lastId.Value;
         }
-        finally
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "SELECT pg_advisory_unlock(hashtext('repair'), hashtext(@migration))", new { migration }, cancellationToken: CancellationToken.None));
-        }
+        var remaining = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL",
+            new { migration }, cancellationToken: ct));
+        var keysFixed = MigrationCatalog.Find(migration) is { } declared
+            ? await FixParityKeysAsync(connection, declared, ct)
+            : 0;
+        LogRun(migration, repaired, failed, remaining);
+        return new RepairResult(migration, repaired, failed, remaining, Skipped: false, keysFixed);
     }
+
+    /// <summary>
+    /// Makes the keys of the latest unclean parity report equal on both sides, from the side the
+    /// stage trusts. During a partial rollout that is the stage most journeys are on (the previous
+    /// one): divergence inside a rollout comes from failed secondary writes, which the entries cover.
+    /// </summary>
+    private async Task<int> FixParityKeysAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
+    {
+        var report = await Parity.LatestAsync(connection, m.Name, ct);
+        if (report is null || report.Equal || await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT repaired_at IS NOT NULL FROM parity_reports WHERE id = @Id", report, cancellationToken: ct)))
+        {
+            return 0;
+        }
+        var flag = (await flags.LoadAsync(ct))[m.Name];
+        var trusted = (flag.Percent >= 100 ? flag.Stage : flag.Stage.Previous()).WritePlan().Authoritative;
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        async Task RunAsync(string sql, IReadOnlyList<string> keys)
+        {
+            if (keys.Count > 0)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(sql, new { keys = keys.ToArray() }, tx, cancellationToken: ct));
+            }
+        }
+        if (trusted == Side.Legacy)
+        {
+            await RunAsync(m.UpsertTargetSql, [.. report.MissingKeys, .. report.DifferentKeys]);
+            await RunAsync(m.DeleteTargetSql, report.ExtraKeys);
+        }
+        else
+        {
+            await RunAsync(m.UpsertSourceSql, [.. report.ExtraKeys, .. report.DifferentKeys]);
+            await RunAsync(m.DeleteSourceSql, report.MissingKeys);
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE parity_reports SET repaired_at = now() WHERE id = @Id", report, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        var fixedKeys = report.MissingKeys.Count + report.ExtraKeys.Count + report.DifferentKeys.Count;
+        LogParityFixed(m.Name, fixedKeys, trusted.Name());
+        return fixedKeys;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Repair {Migration}: fixed {Keys} parity keys from the {Side} side")]
+    private partial void LogParityFixed(string migration, int keys, string side);
 
     private async Task<(int Repaired, int Failed, long? LastId)> RepairBatchAsync(NpgsqlConnection connection, string migration, long afterId, CancellationToken ct)
     {

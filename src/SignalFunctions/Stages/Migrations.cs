@@ -12,5 +12,7 @@ public static class KnownMigrations
         [ClickEvents] = "click_id",
     };
 
-    public static IEnumerable<string> Names => JourneyKeys.Keys;
+    /// <summary>Every migration with a stage flag (those this app ingests, and those written by others).</summary>
+    public static readonly IReadOnlyList<string> Names =
+        [SignalEvents, "signal-metrics", "signal-embeds", "signal-saves", ClickEvents];
 }

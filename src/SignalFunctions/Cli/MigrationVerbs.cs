@@ -1,0 +1,158 @@
+using System.CommandLine;
+using Microsoft.Extensions.Options;
+using SignalFunctions.Migrations;
+
+namespace SignalFunctions.Cli;
+
+/// <summary>The engine's verbs: backfill, parity, cutover, rollback.</summary>
+public static class MigrationVerbs
+{
+    public static IEnumerable<Command> Commands() => [Backfill(), Parity(), Cutover(), Rollback()];
+
+    private static Argument<string> DeclaredMigration()
+    {
+        var argument = new Argument<string>("MIGRATION") { Description = $"One of: {string.Join(", ", MigrationCatalog.All.Select(m => m.Name))}" };
+        argument.AcceptOnlyFromAmong([.. MigrationCatalog.All.Select(m => m.Name)]);
+        return argument;
+    }
+
+    private static Command Backfill()
+    {
+        var migration = DeclaredMigration();
+        var untilDone = new Option<bool>("--until-done") { Description = "Keep going past the time budget until every row is copied." };
+        var command = new Command("backfill", """
+            Copy the migration's existing rows to the new table now, in keyset batches with a checkpoint
+            per batch (a kill loses at most one batch; the next run resumes). Shows rows, rate and ETA.
+            Without --until-done, stops at the time budget (Migrations__BudgetSeconds) like the timer.
+            """) { migration, untilDone };
+        command.SetAction(async (parsed, ct) =>
+        {
+            await using var services = await OpsCli.ServicesAsync(ct);
+            var m = MigrationCatalog.Find(parsed.GetValue(migration)!)!;
+            var budget = parsed.GetValue(untilDone)
+                ? TimeSpan.MaxValue
+                : TimeSpan.FromSeconds(services.GetRequiredService<IOptions<MigrationOptions>>().Value.BudgetSeconds);
+            var bar = new ProgressLine();
+            var run = await services.GetRequiredService<Migrations.Backfill>().RunAsync(m, budget, bar, ct);
+            bar.Finish(run.Progress);
+            Console.WriteLine($"{m.Name}: {run.Outcome}; {run.RowsThisRun:N0} rows in {run.Elapsed.TotalSeconds:0.0} s" +
+                              (run.Paused > TimeSpan.Zero ? $" (paused {run.Paused.TotalSeconds:0} s while the database was busy)" : ""));
+            return run.Progress.Completed ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static Command Parity()
+    {
+        var migration = DeclaredMigration();
+        var command = new Command("parity", "Compare old and new by checksums over key ranges and run the validation rules. Exits 0 when equal (and no error rule fires), 1 when not, and prints the keys.") { migration };
+        command.SetAction(async (parsed, ct) =>
+        {
+            await using var services = await OpsCli.ServicesAsync(ct);
+            var m = MigrationCatalog.Find(parsed.GetValue(migration)!)!;
+            var report = await services.GetRequiredService<Migrations.Parity>().RunAsync(m, ct);
+            if (report is null)
+            {
+                Console.Error.WriteLine($"error: another parity run of {m.Name} is in progress; try again when it ends.");
+                return 1;
+            }
+            Console.WriteLine($"{m.Name}: {report.RowsCompared:N0} rows compared over {report.RangesChecked:N0} ranges in {report.DurationSeconds:0.00} s");
+            Print("missing in " + m.Target, report.MissingCount, report.MissingKeys);
+            Print("extra in " + m.Target, report.ExtraCount, report.ExtraKeys);
+            Print("different", report.DifferentCount, report.DifferentKeys);
+            foreach (var rule in report.Validation)
+            {
+                Console.WriteLine($"  rule {rule.Name} ({rule.Severity}): {rule.Violations} violations{(rule.Violations > 0 ? " - " + rule.Description : "")}");
+            }
+            Console.WriteLine(report.Clean ? "clean" : $"NOT clean: run './run.sh repair {m.Name}' to fix the keys from the side the stage trusts");
+            return report.Clean ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static void Print(string what, long count, IReadOnlyList<string> keys)
+    {
+        Console.WriteLine($"  {what}: {count}");
+        foreach (var key in keys)
+        {
+            Console.WriteLine($"    {key}");
+        }
+        if (count > keys.Count)
+        {
+            Console.WriteLine($"    … and {count - keys.Count} more");
+        }
+    }
+
+    private static Command Cutover()
+    {
+        var migration = DeclaredMigration();
+        var command = new Command("cutover", "At complete: rename the old table to *_backup and put a view with its name over the new table, so old readers keep working. One transaction; refuses to run twice.") { migration };
+        command.SetAction(async (parsed, ct) => await RunCutoverAsync(parsed.GetValue(migration)!, (c, m) => c.CutOverAsync(m, $"cli:{Environment.UserName}", ct), ct));
+        return command;
+    }
+
+    private static Command Rollback()
+    {
+        var migration = DeclaredMigration();
+        var command = new Command("rollback", "Undo a cut-over exactly: bring the backup up to date from the new table, drop the view, restore the old table's name. One transaction.") { migration };
+        command.SetAction(async (parsed, ct) => await RunCutoverAsync(parsed.GetValue(migration)!, (c, m) => c.RollBackAsync(m, ct), ct));
+        return command;
+    }
+
+    private static async Task<int> RunCutoverAsync(string name, Func<Migrations.Cutover, DataMigration, Task<string>> action, CancellationToken ct)
+    {
+        await using var services = await OpsCli.ServicesAsync(ct);
+        try
+        {
+            Console.WriteLine(await action(services.GetRequiredService<Migrations.Cutover>(), MigrationCatalog.Find(name)!));
+            return 0;
+        }
+        catch (CutoverRefusedException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>A progress bar on a terminal; a line every few seconds in a log.</summary>
+    private sealed class ProgressLine : IProgress<BackfillProgress>
+    {
+        private readonly bool _terminal = !Console.IsOutputRedirected;
+        private DateTime _lastLine = DateTime.MinValue;
+
+        public void Report(BackfillProgress value)
+        {
+            if (_terminal)
+            {
+                Console.Write("\r" + Render(value) + "   ");
+            }
+            else if (DateTime.UtcNow - _lastLine > TimeSpan.FromSeconds(5))
+            {
+                Console.WriteLine(Render(value));
+                _lastLine = DateTime.UtcNow;
+            }
+        }
+
+        public void Finish(BackfillProgress value)
+        {
+            if (_terminal)
+            {
+                Console.WriteLine("\r" + Render(value) + "   ");
+            }
+            else
+            {
+                Console.WriteLine(Render(value));
+            }
+        }
+
+        public static string Render(BackfillProgress p)
+        {
+            const int width = 30;
+            var percent = p.Percent ?? 0;
+            var filled = (int)(percent / 100 * width);
+            var eta = p.Eta is { } e ? $"ETA {e:hh\\:mm\\:ss}" : p.Completed ? "done" : "ETA ?";
+            return $"[{new string('#', filled)}{new string('.', width - filled)}] {percent,5:0.0}% " +
+                   $"{p.RowsScanned:N0}/{p.RowsTotal?.ToString("N0") ?? "?"} rows, {p.RowsPerSecond ?? 0:N0} rows/s, {eta}, batch {p.BatchSize:N0}";
+        }
+    }
+}

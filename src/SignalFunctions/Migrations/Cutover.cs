@@ -1,0 +1,55 @@
+using Dapper;
+using Npgsql;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Migrations;
+
+/// <summary>
+/// The seed's view pattern, done safely: cut-over renames the old table to *_backup and puts a view
+/// with the old name over the new table, so old readers keep working; rollback first brings the
+/// backup up to date from the new table, then undoes the rename exactly. Each runs in one
+/// transaction, and neither runs twice.
+/// </summary>
+public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
+{
+    public async Task<string> CutOverAsync(DataMigration m, string actor, CancellationToken ct)
+    {
+        var flag = (await flags.LoadAsync(ct))[m.Name];
+        if (flag.Stage != Stage.Complete || flag.Percent < 100)
+        {
+            throw new CutoverRefusedException($"{m.Name} is at {flag.Stage.Name()} ({flag.Percent}%): cut over only at complete (100%), when nothing writes the old table any more.");
+        }
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var inserted = await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO cutovers (migration, actor) VALUES (@Name, @actor) ON CONFLICT DO NOTHING", new { m.Name, actor }, tx, cancellationToken: ct));
+        if (inserted == 0)
+        {
+            throw new CutoverRefusedException($"{m.Name} is already cut over; './run.sh rollback {m.Name}' undoes it.");
+        }
+        await connection.ExecuteAsync(new CommandDefinition(m.CutoverSql, transaction: tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return $"{m.Name}: {m.Source} renamed to {m.Source}_backup; {m.Source} is now a view over {m.Target}.";
+    }
+
+    public async Task<string> RollBackAsync(DataMigration m, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var deleted = await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM cutovers WHERE migration = @Name", m, tx, cancellationToken: ct));
+        if (deleted == 0)
+        {
+            throw new CutoverRefusedException($"{m.Name} is not cut over; nothing to roll back.");
+        }
+        await connection.ExecuteAsync(new CommandDefinition(m.RollbackSql, transaction: tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return $"{m.Name}: {m.Source} is a table again, brought up to date from {m.Target}.";
+    }
+
+    public static async Task<bool> IsCutOverAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM cutovers WHERE migration = @migration)", new { migration }, cancellationToken: ct));
+}
+
+public sealed class CutoverRefusedException(string message) : Exception(message);

@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SignalFunctions.Hosting;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Migrations;
+
+/// <summary>The engine's timer functions; each run returns one line per migration for the host's Logs.</summary>
+public static class MigrationTimers
+{
+    /// <summary>Backfills every migration that is at dual_write or later and not complete yet, within one budget.</summary>
+    public static async Task<TimerOutcome> BackfillAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
+        var budget = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<MigrationOptions>>().Value.BudgetSeconds);
+        var deadline = DateTime.UtcNow + budget;
+        var logs = new List<string>();
+        await using (var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct))
+        {
+            foreach (var m in MigrationCatalog.All)
+            {
+                await CaptureTriggers.SyncAsync(connection, m, flags[m.Name], ct);
+            }
+        }
+        foreach (var m in MigrationCatalog.All)
+        {
+            var stage = flags[m.Name].Stage;
+            if (stage is < Stage.DualWrite or Stage.Complete)
+            {
+                continue;
+            }
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                logs.Add($"Backfill {m.Name}: no budget left this run");
+                continue;
+            }
+            var run = await services.GetRequiredService<Backfill>().RunAsync(m, left, null, ct);
+            logs.Add($"Backfill {m.Name}: {run.Outcome}, {run.RowsThisRun} rows this run, {run.Progress.RowsScanned}/{run.Progress.RowsTotal} in all");
+        }
+        return new TimerOutcome(logs.Count > 0 ? logs : ["Backfill: no migration is between dual_write and complete"]);
+    }
+
+    /// <summary>Checks parity of every migration whose backfill is complete and that is not off.</summary>
+    public static async Task<TimerOutcome> ParityAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
+        var logs = new List<string>();
+        await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
+        foreach (var m in MigrationCatalog.All)
+        {
+            if (flags[m.Name].Stage == Stage.Off || !(await Backfill.ReadAsync(connection, m, ct)).Completed)
+            {
+                continue;
+            }
+            var report = await services.GetRequiredService<Parity>().RunAsync(m, ct);
+            logs.Add(report is null
+                ? $"Parity {m.Name}: skipped, another run holds the lock"
+                : $"Parity {m.Name}: {report.RowsCompared} rows, {report.MissingCount} missing, {report.ExtraCount} extra, {report.DifferentCount} different, {(report.Clean ? "clean" : "NOT clean")}");
+        }
+        return new TimerOutcome(logs.Count > 0 ? logs : ["Parity: no migration has a complete backfill"]);
+    }
+}
