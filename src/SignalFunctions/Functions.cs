@@ -22,6 +22,8 @@ public static class Functions
         new HttpFunction("SignalPath", "signal/{signalId}/path", ["get"], AuthLevel.Anonymous, Audience.Public, SignalEventsApi.GetPath),
         new HttpFunction("SignalScript", "signal.js", ["get"], AuthLevel.Anonymous, Audience.Public, SnippetApi.Get),
         new HttpFunction("Health", "health", ["get"], AuthLevel.Anonymous, Audience.Operations, HealthApi.Get),
+        // Internal state of every migration: behind a function key in Azure.
+        new HttpFunction("Migrations", "migrations", ["get"], AuthLevel.Function, Audience.Operations, MigrationsApi.Get),
 
         new TimerFunction("Backfill", "0 */1 * * * *", MigrationTimers.BackfillAsync),
         new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),

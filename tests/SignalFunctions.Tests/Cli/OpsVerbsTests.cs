@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using SignalFunctions.Tests.Infrastructure;
 
@@ -11,24 +10,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
 
     public OpsVerbsTests(TestDatabase db) => _db = db;
 
-    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithAsync(_db.ConnectionString, args);
-
-    private static async Task<(int Exit, string Out, string Err)> RunWithAsync(string connectionString, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Repo.AppDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["ConnectionStrings__Signal"] = connectionString;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => OpsCommand.RunAsync(_db.ConnectionString, args);
 
     [Fact]
     public async Task Stage_prints_old_and_new_and_status_json_shows_it()
@@ -96,7 +78,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task A_malformed_connection_string_is_a_clear_error_naming_the_setting()
     {
-        var (exit, _, error) = await RunWithAsync("Host=127.0.0.1;Bogus Key=1", "status");
+        var (exit, _, error) = await OpsCommand.RunAsync("Host=127.0.0.1;Bogus Key=1", "status");
 
         Assert.Equal(1, exit);
         Assert.Contains("ConnectionStrings__Signal", error, StringComparison.Ordinal);
@@ -106,7 +88,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     [Fact]
     public async Task An_unreachable_database_is_a_clear_error_not_a_stack_trace()
     {
-        var (exit, _, error) = await RunWithAsync($"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2", "status");
+        var (exit, _, error) = await OpsCommand.RunAsync($"Host=127.0.0.1;Port={Repo.FreePort()};Username=postgres;Database=x;Timeout=2", "status");
 
         Assert.Equal(1, exit);
         Assert.Contains("database is unreachable", error, StringComparison.Ordinal);

@@ -1,0 +1,55 @@
+using Dapper;
+using Npgsql;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Migrations;
+
+public sealed record BackfillSummary(long RowsScanned, long RowsCopied, long? RowsTotal, double? Percent, double? RowsPerSecond, double? EtaSeconds, bool Completed);
+
+public sealed record ParitySummary(long Id, DateTime FinishedAt, bool Clean, long RowsCompared, long Missing, long Extra, long Different, IReadOnlyList<RuleResult> Validation);
+
+public sealed record StageHistoryEntry(string FromStage, string ToStage, int Percent, string Actor, bool Forced, string? Reason, DateTime ChangedAt);
+
+public sealed record MigrationState(
+    string Migration, string Stage, int Percent, string PreviousStage, long Version, DateTime UpdatedAt,
+    BackfillSummary? Backfill, ParitySummary? Parity, long RepairPending, bool CutOver, IReadOnlyList<StageHistoryEntry> History);
+
+/// <summary>Everything an operator asks about a migration, for `status` and GET /api/migrations alike.</summary>
+public static class MigrationOverview
+{
+    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, CancellationToken ct)
+    {
+        var pending = (await connection.QueryAsync<(string Migration, long Count)>(new CommandDefinition(
+                "SELECT migration, count(*) FROM repair_entries WHERE resolved_at IS NULL GROUP BY migration", cancellationToken: ct)))
+            .ToDictionary(r => r.Migration, r => r.Count);
+        var cutOver = (await connection.QueryAsync<string>(new CommandDefinition("SELECT migration FROM cutovers", cancellationToken: ct))).ToHashSet();
+        var states = new List<MigrationState>();
+        foreach (var name in KnownMigrations.Names)
+        {
+            if (!flags.Flags.TryGetValue(name, out var flag))
+            {
+                continue;
+            }
+            BackfillSummary? backfill = null;
+            ParitySummary? parity = null;
+            if (MigrationCatalog.Find(name) is { } declared)
+            {
+                var progress = await Backfill.ReadAsync(connection, declared, ct);
+                backfill = new BackfillSummary(progress.RowsScanned, progress.RowsCopied, progress.RowsTotal, progress.Percent,
+                    progress.RowsPerSecond, progress.Eta?.TotalSeconds, progress.Completed);
+                if (await Parity.LatestAsync(connection, name, ct) is { } report)
+                {
+                    parity = new ParitySummary(report.Id, report.FinishedAt, report.Clean, report.RowsCompared,
+                        report.MissingCount, report.ExtraCount, report.DifferentCount, report.Validation);
+                }
+            }
+            var history = (await connection.QueryAsync<StageHistoryEntry>(new CommandDefinition("""
+                SELECT from_stage AS FromStage, to_stage AS ToStage, percent, actor, forced, reason, changed_at AS ChangedAt
+                  FROM stage_history WHERE migration = @name ORDER BY id DESC LIMIT 5
+                """, new { name }, cancellationToken: ct))).ToList();
+            states.Add(new MigrationState(name, flag.Stage.Name(), flag.Percent, flag.Stage.Previous().Name(), flag.Version,
+                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history));
+        }
+        return states;
+    }
+}
