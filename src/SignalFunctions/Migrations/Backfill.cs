@@ -47,6 +47,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         long rowsThisRun = 0;
         var paused = TimeSpan.Zero;
         var outcome = "budget reached";
+        var lastLog = DateTime.UtcNow;
         while (watch.Elapsed < budget)
         {
             if (ct.IsCancellationRequested)
@@ -84,6 +85,11 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             batchSize = nextSize;
             var current = await ReadAsync(connection, migration, ct);
             progress?.Report(current);
+            if (DateTime.UtcNow - lastLog > TimeSpan.FromSeconds(10))
+            {
+                LogProgress(migration.Name, current.RowsScanned, current.RowsTotal, current.Percent, current.RowsPerSecond, current.Eta?.TotalSeconds);
+                lastLog = DateTime.UtcNow;
+            }
             if (batch.Scanned == 0)
             {
                 outcome = "complete";
@@ -155,6 +161,9 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 """, new { name = m.Name }, cancellationToken: ct));
         return new BackfillProgress(m.Name, row.Scanned, row.Copied, row.Total, row.BatchSize, row.Rate, row.CompletedAt is not null);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s")]
+    private partial void LogProgress(string migration, long rowsScanned, long? rowsTotal, double? percent, double? rowsPerSecond, double? etaSeconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration} paused: {Reason}")]
     private partial void LogPaused(string migration, string reason);

@@ -91,6 +91,33 @@ public sealed class BackfillAndParityTests
         Assert.Equal(Enumerable.Range(1, 10).Select(i => i * 50L).Append(500), progress.Select(p => p.RowsScanned));
     }
 
+    [Fact]
+    public async Task A_backfill_pauses_while_sessions_wait_on_locks_and_resumes_when_they_stop()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db, new MigrationOptions { MaxLockWaits = 0 });
+        await engine.SeedLegacyEventsAsync(300);
+        // One session holds a row lock, another waits for it: one lock wait, over the limit of 0.
+        await using var holder = await db.DataSource.OpenConnectionAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM stage_flags WHERE migration = 'click-events' FOR UPDATE", holder, hold))
+        {
+            await lockRow.ExecuteNonQueryAsync();
+        }
+        var waiter = db.ExecuteAsync("UPDATE stage_flags SET percent = percent WHERE migration = 'click-events'");
+
+        var paused = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.FromSeconds(2.5), null, CancellationToken.None);
+        await hold.RollbackAsync();
+        await waiter;
+        var resumed = await engine.BackfillAsync(SignalEvents);
+
+        Assert.Equal("budget reached", paused.Outcome);
+        Assert.Equal(0, paused.RowsThisRun);
+        Assert.True(paused.Paused >= TimeSpan.FromSeconds(2), paused.Paused.ToString());
+        Assert.Equal("complete", resumed.Outcome);
+        Assert.Equal(300, resumed.RowsThisRun);
+    }
+
     private sealed class SyncProgress(List<BackfillProgress> into) : IProgress<BackfillProgress>
     {
         public void Report(BackfillProgress value) => into.Add(value);
