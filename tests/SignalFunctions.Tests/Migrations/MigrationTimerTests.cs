@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using SignalFunctions.Migrations;
+using SignalFunctions.Tests.Infrastructure;
+
+namespace SignalFunctions.Tests.Migrations;
+
+/// <summary>The Backfill and Parity timer functions, run as the scheduler or the Functions host runs them.</summary>
+public sealed class MigrationTimerTests
+{
+    private static ServiceProvider Services(TestDatabase db)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Signal"] = db.ConnectionString,
+            ["Migrations:ParityFenceSeconds"] = "0",
+        }).Build();
+        return new ServiceCollection()
+            .AddLogging()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddSignalCore(configuration)
+            .BuildServiceProvider();
+    }
+
+    [Fact]
+    public async Task The_backfill_timer_copies_only_migrations_between_dual_write_and_complete()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await new Engine(db).SeedLegacyEventsAsync(250);
+        await using var services = Services(db);
+
+        var off = await MigrationTimers.BackfillAsync(services, CancellationToken.None);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+        Assert.Contains("no migration", Assert.Single(off.Logs), StringComparison.Ordinal);
+
+        await db.SetStageAsync("signal-events", "dual_write");
+        var on = await MigrationTimers.BackfillAsync(services, CancellationToken.None);
+        Assert.Equal(250L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+        Assert.Contains(on.Logs, l => l.StartsWith("Backfill signal-events: complete, 250 rows this run", StringComparison.Ordinal));
+
+        var parity = await MigrationTimers.ParityAsync(services, CancellationToken.None);
+        Assert.Contains(parity.Logs, l => l.StartsWith("Parity signal-events: 250 rows, 0 missing, 0 extra, 0 different, clean", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_second_run_of_the_same_job_skips_while_the_first_holds_the_lock()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await new Engine(db).SeedLegacyEventsAsync(10);
+        await using var holder = await db.DataSource.OpenConnectionAsync();
+        await using (var held = await JobLock.TryTakeAsync(holder, "backfill", "signal-events", CancellationToken.None))
+        {
+            Assert.NotNull(held);
+            var second = await new Engine(db).BackfillAsync(SignalFunctions.Migrations.Declarations.SignalEventsMigration.Declaration);
+            Assert.StartsWith("skipped", second.Outcome, StringComparison.Ordinal);
+            Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+        }
+        var after = await new Engine(db).BackfillAsync(SignalFunctions.Migrations.Declarations.SignalEventsMigration.Declaration);
+        Assert.Equal("complete", after.Outcome);
+    }
+}
