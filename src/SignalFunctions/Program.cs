@@ -8,7 +8,9 @@ if (OpsCli.IsVerb(args))
     return await OpsCli.RunAsync(args);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the executable; run.sh and the Functions host start it from elsewhere,
+// and without it every request logged five Information lines (BENCHMARKS.md).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.ConfigureHostingMode();
 builder.AddSignalServer();
 
