@@ -42,6 +42,12 @@ public static class DatabaseExtensions
             builder.Timeout = 5;
         }
         builder.ApplicationName ??= "SignalFunctions";
+        // Ingest runs the same few statements thousands of times a second: parse and plan them once
+        // per connection, not per group (BENCHMARKS.md).
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+        }
         return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
     }
 

@@ -9,27 +9,59 @@ namespace SignalFunctions.Ingest;
 /// Reads the fields of one JSON object, recording a precise message for each problem under the
 /// field's path. Shared by every ingest payload so that all endpoints speak the same errors.
 /// </summary>
-internal sealed partial class FieldReader(JsonElement element, string path, ValidationErrors errors)
+internal sealed partial class FieldReader(JsonElement element, string prefix, int index, ValidationErrors errors)
 {
+    public FieldReader(JsonElement element, string path, ValidationErrors errors)
+        : this(element, path, -1, errors)
+    {
+    }
+
     public bool Valid { get; private set; } = true;
+
+    // events[3] is only spelt out when there is an error to report: a valid batch allocates no paths.
+    private string Path => index < 0 ? prefix : $"{prefix}[{index}]";
 
     public void Error(string? field, string message)
     {
         Valid = false;
+        var path = Path;
         var key = field is null ? (path.Length == 0 ? "body" : path) : (path.Length == 0 ? field : $"{path}.{field}");
         errors.Add(key, message);
     }
 
     public void RejectUnknown(IReadOnlySet<string> known)
     {
+        var names = KnownNames.GetValue(known, static set => set.Select(name => Encoding.UTF8.GetBytes(name)).ToArray());
         foreach (var property in element.EnumerateObject())
         {
-            var name = NameOf(property);
-            if (name is null || !known.Contains(name))
+            if (!IsKnown(property, names))
             {
                 // A misspelt field must not be dropped silently.
-                Error(Printable(name), "is not a known field");
+                Error(Printable(NameOf(property)), "is not a known field");
             }
+        }
+    }
+
+    // The known names in UTF-8, so checking a property name needs no string of it.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlySet<string>, byte[][]> KnownNames = new();
+
+    private static bool IsKnown(JsonProperty property, byte[][] names)
+    {
+        try
+        {
+            foreach (var name in names)
+            {
+                if (property.NameEquals(name))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // A name with a lone surrogate escape cannot be unescaped: it is no known field.
+            return false;
         }
     }
 
@@ -202,17 +234,33 @@ internal sealed partial class FieldReader(JsonElement element, string path, Vali
             Error(field, problem);
             return (null, null);
         }
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            value.WriteTo(writer);
-        }
+        var (buffer, writer) = MetadataWriter();
+        value.WriteTo(writer);
+        writer.Flush();
         Guid? signalId = value.TryGetProperty("signal_id", out var sid)
                          && sid.ValueKind == JsonValueKind.String
                          && Guid.TryParseExact(sid.GetString(), "D", out var parsed)
             ? parsed
             : null;
         return (Encoding.UTF8.GetString(buffer.WrittenSpan), signalId);
+    }
+
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? _metadataWriter;
+
+    /// <summary>One buffer and writer per thread, emptied and reused for every event's metadata.</summary>
+    private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) MetadataWriter()
+    {
+        if (_metadataWriter is { } cached)
+        {
+            cached.Buffer.ResetWrittenCount();
+            cached.Writer.Reset(cached.Buffer);
+            return cached;
+        }
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var created = (buffer, new Utf8JsonWriter(buffer));
+        _metadataWriter = created;
+        return created;
     }
 
     private string? String(string field, bool required)

@@ -27,6 +27,13 @@ public sealed class IngestOptions
     [Range(1, 16)]
     public int Writers { get; set; } = 2;
 
+    /// <summary>
+    /// Events that must be waiting before a second writer starts a group of its own. Below it the
+    /// first writer alone makes fewer, larger transactions, which costs PostgreSQL less per event.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int ParallelGroupEvents { get; set; } = 200;
+
     /// <summary>Most events committed in one transaction.</summary>
     [Range(1, 100_000)]
     public int MaxGroupEvents { get; set; } = 2000;

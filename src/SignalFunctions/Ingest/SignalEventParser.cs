@@ -72,7 +72,7 @@ public static class SignalEventParser
                     ParseMany(root.GetProperty("events"), "events", shape, now, result);
                     break;
                 case JsonValueKind.Object:
-                    ParseOne(root, "", shape, now, result);
+                    ParseOne(new FieldReader(root, "", result.Errors), root, shape, now, result);
                     break;
                 default:
                     result.Errors.Add("body", "must be an event object, an array of events, or {\"events\":[…]}");
@@ -128,14 +128,13 @@ public static class SignalEventParser
         var index = 0;
         foreach (var item in array.EnumerateArray())
         {
-            ParseOne(item, $"{prefix}[{index}]", shape, now, result);
+            ParseOne(new FieldReader(item, prefix, index, result.Errors), item, shape, now, result);
             index++;
         }
     }
 
-    private static void ParseOne(JsonElement element, string path, PayloadShape shape, DateTimeOffset now, EventParseResult result)
+    private static void ParseOne(FieldReader fields, JsonElement element, PayloadShape shape, DateTimeOffset now, EventParseResult result)
     {
-        var fields = new FieldReader(element, path, result.Errors);
         if (element.ValueKind != JsonValueKind.Object)
         {
             fields.Error(null, "must be an event object");

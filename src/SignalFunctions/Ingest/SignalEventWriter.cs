@@ -29,6 +29,10 @@ public sealed partial class SignalEventWriter(
     private readonly Channel<PendingWrite> _queue = Channel.CreateBounded<PendingWrite>(
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
 
+    // Events queued and not yet taken into a group: a helper writer joins in only above a threshold.
+    private int _queuedEvents;
+    private readonly SemaphoreSlim _helperWake = new(0);
+    private volatile bool _stopping;
     private Task[] _loops = [];
 
     public async Task<IngestReceipt> WriteAsync(IReadOnlyList<SignalEvent> events, CancellationToken ct)
@@ -42,48 +46,110 @@ public sealed partial class SignalEventWriter(
         {
             throw new DatabaseUnavailableException("The app is shutting down.");
         }
+        var queued = Interlocked.Add(ref _queuedEvents, events.Count);
+        var threshold = options.Value.ParallelGroupEvents;
+        if (queued >= threshold && queued - events.Count < threshold)
+        {
+            _helperWake.Release();
+        }
         // Once queued the write goes ahead even if the caller leaves: it cannot be taken back.
         return await pending.Completion.Task;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loops = Enumerable.Range(0, options.Value.Writers).Select(_ => Task.Run(WriteLoopAsync, CancellationToken.None)).ToArray();
+        _loops = Enumerable.Range(0, options.Value.Writers)
+            .Select(i => Task.Run(i == 0 ? WriteLoopAsync : HelperLoopAsync, CancellationToken.None))
+            .ToArray();
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Drain: everything already queued is written and answered before the process exits.
+        // Drain: everything already queued is written and answered before the process exits
+        // (by the first writer; helpers stop).
+        _stopping = true;
         _queue.Writer.TryComplete();
+        _helperWake.Release(Math.Max(1, _loops.Length));
         await Task.WhenAll(_loops).WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// The first writer: takes whatever is queued whenever it is free. Under light and moderate load
+    /// that gives the fewest, largest groups, and per transaction PostgreSQL pays a fixed price.
+    /// </summary>
     private async Task WriteLoopAsync()
     {
         var group = new List<PendingWrite>();
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        // Each loop keeps its own connection: no pool round trip or session reset per group, and
+        // the auto-prepared INSERTs stay prepared on it.
+        var session = new WriterConnection(dataSource);
+        try
         {
-            group.Clear();
-            var events = 0;
-            while (events < options.Value.MaxGroupEvents && reader.TryRead(out var pending))
+            while (await reader.WaitToReadAsync())
             {
-                group.Add(pending);
-                events += pending.Events.Count;
+                if (TakeGroup(reader, group))
+                {
+                    await CommitGroupAsync(session, group);
+                }
             }
-            if (group.Count > 0)
-            {
-                await CommitGroupAsync(group);
-            }
+        }
+        finally
+        {
+            await session.DisposeAsync();
         }
     }
 
-    private async Task CommitGroupAsync(List<PendingWrite> group)
+    /// <summary>
+    /// The other writers join in only while at least ParallelGroupEvents events wait: then a group
+    /// is big enough that a second PostgreSQL backend (a second core) earns its per-transaction cost.
+    /// Below that they would only split the first writer's groups (BENCHMARKS.md).
+    /// </summary>
+    private async Task HelperLoopAsync()
+    {
+        var group = new List<PendingWrite>();
+        var reader = _queue.Reader;
+        var session = new WriterConnection(dataSource);
+        try
+        {
+            while (!_stopping)
+            {
+                if (Volatile.Read(ref _queuedEvents) < options.Value.ParallelGroupEvents)
+                {
+                    await _helperWake.WaitAsync();
+                    continue;
+                }
+                if (TakeGroup(reader, group))
+                {
+                    await CommitGroupAsync(session, group);
+                }
+            }
+        }
+        finally
+        {
+            await session.DisposeAsync();
+        }
+    }
+
+    private bool TakeGroup(ChannelReader<PendingWrite> reader, List<PendingWrite> group)
+    {
+        group.Clear();
+        var events = 0;
+        while (events < options.Value.MaxGroupEvents && reader.TryRead(out var pending))
+        {
+            group.Add(pending);
+            events += pending.Events.Count;
+        }
+        Interlocked.Add(ref _queuedEvents, -events);
+        return group.Count > 0;
+    }
+
+    private async Task CommitGroupAsync(WriterConnection session, List<PendingWrite> group)
     {
         try
         {
-            var receipts = await WriteInTransactionAsync(group);
+            var receipts = await WriteInTransactionAsync(session, group);
             for (var i = 0; i < group.Count; i++)
             {
                 group[i].Completion.TrySetResult(receipts[i]);
@@ -95,7 +161,7 @@ public sealed partial class SignalEventWriter(
             LogGroupRetried(ex, group.Count);
             foreach (var pending in group)
             {
-                await CommitGroupAsync([pending]);
+                await CommitGroupAsync(session, [pending]);
             }
         }
         catch (Exception ex)
@@ -111,7 +177,7 @@ public sealed partial class SignalEventWriter(
         }
     }
 
-    private async Task<IngestReceipt[]> WriteInTransactionAsync(List<PendingWrite> group)
+    private async Task<IngestReceipt[]> WriteInTransactionAsync(WriterConnection session, List<PendingWrite> group)
     {
         var snapshot = flags.Current
             ?? throw new FlagsUnavailableException("Stage flags are not loaded yet, so the write side is unknown.");
@@ -138,103 +204,269 @@ public sealed partial class SignalEventWriter(
             }
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        var inserted = new HashSet<Guid>();
+        var secondaries = new List<(Side Side, List<SignalEvent> Events)>(2);
+        if (newSecond.Count > 0)
+        {
+            secondaries.Add((Side.New, newSecond));
+        }
+        if (legacySecond.Count > 0)
+        {
+            secondaries.Add((Side.Legacy, legacySecond));
+        }
+        var authoritative = new List<(Side Side, List<SignalEvent> Events)>(2);
         if (legacyFirst.Count > 0)
         {
-            await InsertAsync(connection, tx, Side.Legacy, legacyFirst, inserted);
+            authoritative.Add((Side.Legacy, legacyFirst));
         }
         if (newFirst.Count > 0)
         {
-            await InsertAsync(connection, tx, Side.New, newFirst, inserted);
+            authoritative.Add((Side.New, newFirst));
         }
-        await WriteSecondaryAsync(connection, tx, Side.New, newSecond);
-        await WriteSecondaryAsync(connection, tx, Side.Legacy, legacySecond);
-        await tx.CommitAsync();
+
+        var inserted = new HashSet<Guid>();
+        var connection = await session.OpenAsync();
+        try
+        {
+            await using var tx = await connection.BeginTransactionAsync();
+            // The whole transaction is one round trip (BEGIN is sent with the batch): the authoritative
+            // INSERTs, each secondary INSERT between SAVEPOINT and RELEASE, then COMMIT. PostgreSQL
+            // skips everything after a failing statement, so a failing secondary leaves the transaction
+            // to be rolled back to its savepoint; the repair entry and the rest follow, then COMMIT.
+            var from = 0;
+            while (await ExecuteAsync(connection, tx, from == 0 ? authoritative : [], secondaries.GetRange(from, secondaries.Count - from), inserted)
+                   is { } failure)
+            {
+                var (side, events) = secondaries[from + failure.Index];
+                var pg = failure.Error;
+                await tx.RollbackAsync("secondary");
+                var error = $"{pg.SqlState}: {pg.MessageText}";
+                await RepairQueue.AddSignalEventsAsync(connection, tx, Migration, side, events, error);
+                health.Failed(Migration, side, events.Count, error);
+                LogSecondaryFailed(side.Name(), events.Count, pg.SqlState, pg.MessageText);
+                from += failure.Index + 1;
+                if (from == secondaries.Count)
+                {
+                    await tx.CommitAsync();
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex) || ex is not PostgresException)
+        {
+            // The connection may be broken or mid-protocol: start the next group on a fresh one.
+            await session.ResetAsync();
+            throw;
+        }
 
         // The first request to carry an id gets it; a repeat, in this group or later, is a duplicate.
         var receipts = new IngestReceipt[group.Count];
         for (var i = 0; i < group.Count; i++)
         {
-            var accepted = group[i].Events.Count(e => inserted.Remove(e.Id));
-            receipts[i] = new IngestReceipt(accepted, group[i].Events.Count - accepted);
+            var events = group[i].Events;
+            var accepted = 0;
+            for (var j = 0; j < events.Count; j++)
+            {
+                if (inserted.Remove(events[j].Id))
+                {
+                    accepted++;
+                }
+            }
+            receipts[i] = new IngestReceipt(accepted, events.Count - accepted);
         }
         return receipts;
     }
 
-    private async Task WriteSecondaryAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Side side, List<SignalEvent> events)
+    /// <summary>
+    /// Runs the authoritative INSERTs, the secondary ones (each under the savepoint) and COMMIT as one
+    /// batch. Returns null when all of it succeeded, or which secondary failed and why; any other
+    /// failure throws, and disposing the transaction rolls it back.
+    /// </summary>
+    private static async Task<(int Index, PostgresException Error)?> ExecuteAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, List<(Side Side, List<SignalEvent> Events)> authoritative,
+        List<(Side Side, List<SignalEvent> Events)> secondaries, HashSet<Guid> inserted)
     {
-        if (events.Count == 0)
+        await using var batch = new NpgsqlBatch(connection, tx);
+        foreach (var (side, events) in authoritative)
         {
-            return;
+            batch.BatchCommands.Add(InsertCommand(side, events, returning: true));
         }
-        await tx.SaveAsync("secondary");
+        var savepoints = new NpgsqlBatchCommand[secondaries.Count];
+        var secondaryCommands = new NpgsqlBatchCommand[secondaries.Count];
+        for (var i = 0; i < secondaries.Count; i++)
+        {
+            batch.BatchCommands.Add(savepoints[i] = new NpgsqlBatchCommand("SAVEPOINT secondary"));
+            batch.BatchCommands.Add(secondaryCommands[i] = InsertCommand(secondaries[i].Side, secondaries[i].Events, returning: false));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT secondary"));
+        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         try
         {
-            await InsertAsync(connection, tx, side, events, inserted: null);
-            await tx.ReleaseAsync("secondary");
+            await using var reader = await batch.ExecuteReaderAsync();
+            for (var i = 0; i < authoritative.Count; i++)
+            {
+                while (await reader.ReadAsync())
+                {
+                    inserted.Add(reader.GetGuid(0));
+                }
+                await reader.NextResultAsync();
+            }
+            while (await reader.NextResultAsync())
+            {
+            }
+            return null;
         }
-        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex))
+        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex) && FailedSecondary(savepoints, secondaryCommands) is var index and >= 0)
         {
-            await tx.RollbackAsync("secondary");
-            var error = $"{ex.SqlState}: {ex.MessageText}";
-            await RepairQueue.AddSignalEventsAsync(connection, tx, Migration, side, events, error);
-            health.Failed(Migration, side, events.Count, error);
-            LogSecondaryFailed(side.Name(), events.Count, ex.SqlState, ex.MessageText);
+            return (index, ex);
         }
     }
 
-    // Raw NpgsqlCommand rather than Dapper on this path: typed arrays unnest into one statement per
-    // side, whatever the group's size, and the statements stay auto-prepared.
-    private static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Side side, List<SignalEvent> events, HashSet<Guid>? inserted)
+    /// <summary>
+    /// Which secondary INSERT failed, if one did: the failing statement is the first one PostgreSQL did
+    /// not complete (StatementType still Unknown); a secondary counts only if its SAVEPOINT completed.
+    /// </summary>
+    private static int FailedSecondary(NpgsqlBatchCommand[] savepoints, NpgsqlBatchCommand[] secondaryCommands)
     {
-        await using var command = new NpgsqlCommand(side == Side.New ? InsertNewSql : InsertLegacySql, connection, tx);
-        var p = command.Parameters;
-        p.Add(new NpgsqlParameter<Guid[]>("id", events.Select(e => e.Id).ToArray()));
-        p.Add(new NpgsqlParameter<Guid[]>("signal_id", events.Select(e => e.SignalId).ToArray()));
-        p.Add(new NpgsqlParameter<Guid[]>("content_id", events.Select(e => e.ContentId).ToArray()));
-        p.Add(new NpgsqlParameter<string[]>("content_type", events.Select(e => e.ContentType).ToArray()));
-        p.Add(new NpgsqlParameter<Guid?[]>("user_id", events.Select(e => e.UserId).ToArray()));
-        p.Add(new NpgsqlParameter<string?[]>("session_id", events.Select(e => e.SessionId).ToArray()));
-        p.Add(new NpgsqlParameter<string[]>("target_type", events.Select(e => e.TargetType).ToArray()));
-        p.Add(new NpgsqlParameter<Guid[]>("target_id", events.Select(e => e.TargetId).ToArray()));
-        p.Add(new NpgsqlParameter<string[]>("event_type", events.Select(e => e.EventType).ToArray()));
-        p.Add(new NpgsqlParameter<string[]>("source_component", events.Select(e => e.SourceComponent).ToArray()));
-        p.Add(new NpgsqlParameter<string[]>("metadata", events.Select(e => e.MetadataJson).ToArray()) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        p.Add(new NpgsqlParameter<DateTime[]>("created_at", events.Select(e => e.CreatedAt.UtcDateTime).ToArray()));
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
+        for (var i = 0; i < secondaryCommands.Length; i++)
         {
-            inserted?.Add(reader.GetGuid(0));
+            if (savepoints[i].StatementType == StatementType.Unknown)
+            {
+                return -1;
+            }
+            if (secondaryCommands[i].StatementType == StatementType.Unknown)
+            {
+                return i;
+            }
         }
+        return -1;
     }
 
-    private const string Unnest = """
-        unnest(@id, @signal_id, @content_id, @content_type, @user_id, @session_id, @target_type,
-               @target_id, @event_type, @source_component, @metadata, @created_at)
-          AS e(id, signal_id, content_id, content_type, user_id, session_id, target_type,
-               target_id, event_type, source_component, metadata, created_at)
-        """;
+    // Raw Npgsql rather than Dapper on this path: typed arrays unnest into one statement per side,
+    // whatever the group's size, and the statements stay (auto-)prepared.
+    private static NpgsqlBatchCommand InsertCommand(Side side, List<SignalEvent> events, bool returning)
+    {
+        var legacy = side == Side.Legacy;
+        var n = events.Count;
+        var id = new Guid[n];
+        var contentId = new Guid[n];
+        var userId = new Guid?[n];
+        var sessionId = new string?[n];
+        var targetType = new string[n];
+        var targetId = new Guid[n];
+        var eventType = new string[n];
+        var sourceComponent = new string[n];
+        var metadata = new string[n];
+        var createdAt = new DateTime[n];
+        // Only the new table has these columns.
+        var signalId = legacy ? null : new Guid[n];
+        var contentType = legacy ? null : new string[n];
+        for (var i = 0; i < n; i++)
+        {
+            var e = events[i];
+            id[i] = e.Id;
+            if (signalId is not null && contentType is not null)
+            {
+                signalId[i] = e.SignalId;
+                contentType[i] = e.ContentType;
+            }
+            contentId[i] = e.ContentId;
+            userId[i] = e.UserId;
+            sessionId[i] = e.SessionId;
+            targetType[i] = e.TargetType;
+            targetId[i] = e.TargetId;
+            eventType[i] = e.EventType;
+            sourceComponent[i] = e.SourceComponent;
+            metadata[i] = legacy ? LegacyMetadata(e) : e.MetadataJson;
+            createdAt[i] = e.CreatedAt.UtcDateTime;
+        }
+        var command = new NpgsqlBatchCommand((legacy, returning) switch
+        {
+            (true, true) => InsertLegacyReturningSql,
+            (true, false) => InsertLegacySql,
+            (false, true) => InsertNewReturningSql,
+            (false, false) => InsertNewSql,
+        });
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter<Guid[]>("id", id));
+        p.Add(new NpgsqlParameter<Guid[]>("content_id", contentId));
+        p.Add(new NpgsqlParameter<Guid?[]>("user_id", userId));
+        p.Add(new NpgsqlParameter<string?[]>("session_id", sessionId));
+        p.Add(new NpgsqlParameter<string[]>("target_type", targetType));
+        p.Add(new NpgsqlParameter<Guid[]>("target_id", targetId));
+        p.Add(new NpgsqlParameter<string[]>("event_type", eventType));
+        p.Add(new NpgsqlParameter<string[]>("source_component", sourceComponent));
+        p.Add(new NpgsqlParameter<string[]>("metadata", metadata) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        p.Add(new NpgsqlParameter<DateTime[]>("created_at", createdAt));
+        if (signalId is not null && contentType is not null)
+        {
+            // Parameters are matched by name, so their order does not matter.
+            p.Add(new NpgsqlParameter<Guid[]>("signal_id", signalId));
+            p.Add(new NpgsqlParameter<string[]>("content_type", contentType));
+        }
+        return command;
+    }
 
-    private const string InsertNewSql = $"""
+    /// <summary>
+    /// The legacy table has no signal_id column: the journey travels in metadata, as it did before.
+    /// The same jsonb as SQL's <c>metadata || jsonb_build_object('signal_id', signal_id)</c> (jsonb keeps
+    /// the last of duplicate keys, as || lets its right side win), built here because that expression
+    /// cost PostgreSQL a quarter of the legacy INSERT (BENCHMARKS.md).
+    /// </summary>
+    internal static string LegacyMetadata(SignalEvent e)
+    {
+        var json = e.MetadataJson;
+        var signalId = e.SignalId.ToString("D");
+        return json == "{}"
+            ? string.Concat("{\"signal_id\":\"", signalId, "\"}")
+            : string.Concat(json.AsSpan(0, json.Length - 1), ",\"signal_id\":\"", signalId, "\"}");
+    }
+
+    private const string InsertNewSql = """
         INSERT INTO signal_events (id, signal_id, content_id, content_type, user_id, session_id, target_type,
                                    target_id, event_type, source_component, metadata, created_at)
-        SELECT * FROM {Unnest}
+        SELECT * FROM unnest(@id, @signal_id, @content_id, @content_type, @user_id, @session_id, @target_type,
+                             @target_id, @event_type, @source_component, @metadata, @created_at)
         ON CONFLICT (id) DO NOTHING
-        RETURNING id
         """;
 
-    // The legacy table has no signal_id column: the journey travels in metadata, as it did before.
-    private const string InsertLegacySql = $"""
+    private const string InsertLegacySql = """
         INSERT INTO blog_attribution_events (id, blog_article_id, user_id, session_id, target_type, target_id,
                                              event_type, source_component, metadata, created_at)
-        SELECT id, content_id, user_id, session_id, target_type, target_id, event_type, source_component,
-               metadata || jsonb_build_object('signal_id', signal_id), created_at
-          FROM {Unnest}
+        SELECT * FROM unnest(@id, @content_id, @user_id, @session_id, @target_type, @target_id,
+                             @event_type, @source_component, @metadata, @created_at)
         ON CONFLICT (id) DO NOTHING
-        RETURNING id
         """;
+
+    private const string InsertNewReturningSql = InsertNewSql + "\nRETURNING id";
+    private const string InsertLegacyReturningSql = InsertLegacySql + "\nRETURNING id";
+
+    /// <summary>One writer loop's connection, opened on first use and again after a failure broke it.</summary>
+    private sealed class WriterConnection(NpgsqlDataSource dataSource) : IAsyncDisposable
+    {
+        private NpgsqlConnection? _connection;
+
+        public async Task<NpgsqlConnection> OpenAsync()
+        {
+            if (_connection is { State: System.Data.ConnectionState.Open })
+            {
+                return _connection;
+            }
+            await ResetAsync();
+            _connection = await dataSource.OpenConnectionAsync();
+            return _connection;
+        }
+
+        public async Task ResetAsync()
+        {
+            if (_connection is not null)
+            {
+                await _connection.DisposeAsync();
+                _connection = null;
+            }
+        }
+
+        public ValueTask DisposeAsync() => new(ResetAsync());
+    }
 
     private sealed class PendingWrite(IReadOnlyList<SignalEvent> events)
     {

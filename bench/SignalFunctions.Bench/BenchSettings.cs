@@ -1,0 +1,99 @@
+using System.Globalization;
+
+namespace SignalFunctions.Bench;
+
+/// <summary>What one benchmark run does; bench/run.sh passes the paths, the rest has defaults.</summary>
+public sealed record BenchSettings
+{
+    public const string OptionsHelp =
+        "--seconds N (one measured window, 5) --windows N (windows per scenario, the best is shown, 3) --warmup N (3) --connections N (64, single events) " +
+        "--batch-connections N (16, 100-event batches) --copy-streams N (2) --app-port N (55480) --bare-port N (55481) " +
+        "--results FILE (markdown copy of the table) --work DIR (app and bare endpoint logs) --app-env K=V (extra app setting, repeatable) --only a,b,c,d";
+
+    public required string PostgresConnectionString { get; init; }
+    public required string AppDll { get; init; }
+    public required string WrkScript { get; init; }
+    public int Seconds { get; init; } = 5;
+    public int Windows { get; init; } = 3;
+    public int WarmupSeconds { get; init; } = 3;
+    public int Connections { get; init; } = 64;
+    public int BatchConnections { get; init; } = 16;
+    public int BatchSize { get; init; } = 100;
+    public int CopyStreams { get; init; } = 2;
+    public int AppPort { get; init; } = 55480;
+    public int BarePort { get; init; } = 55481;
+    public string? ResultsFile { get; init; }
+    public string WorkDir { get; init; } = Path.GetTempPath();
+    public IReadOnlyDictionary<string, string> AppEnvironment { get; init; } = new Dictionary<string, string>();
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string> { "a", "b", "c", "d" };
+
+    /// <summary>False only for an unknown option shape; a missing required option gives settings null and an error.</summary>
+    public static bool TryParse(string[] args, out BenchSettings? settings, out string? error)
+    {
+        settings = null;
+        error = null;
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                error = $"expected --option value, got '{args[i]}'";
+                return true;
+            }
+            var name = args[i][2..];
+            var value = args[++i];
+            if (name == "app-env")
+            {
+                var eq = value.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    error = $"--app-env wants KEY=VALUE, got '{value}'";
+                    return true;
+                }
+                env[value[..eq]] = value[(eq + 1)..];
+            }
+            else
+            {
+                values[name] = value;
+            }
+        }
+
+        string? Get(string name) => values.Remove(name, out var v) ? v : null;
+        int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+
+        var pg = Get("pg");
+        var app = Get("app");
+        var wrk = Get("wrk-script");
+        if (pg is null || app is null || wrk is null)
+        {
+            error = "--pg, --app and --wrk-script are required";
+            return true;
+        }
+        var parsed = new BenchSettings
+        {
+            PostgresConnectionString = pg,
+            AppDll = app,
+            WrkScript = wrk,
+            Seconds = Int("seconds", 5),
+            Windows = Int("windows", 3),
+            WarmupSeconds = Int("warmup", 3),
+            Connections = Int("connections", 64),
+            BatchConnections = Int("batch-connections", 16),
+            CopyStreams = Int("copy-streams", 2),
+            AppPort = Int("app-port", 55480),
+            BarePort = Int("bare-port", 55481),
+            ResultsFile = Get("results"),
+            WorkDir = Get("work") ?? Path.GetTempPath(),
+            AppEnvironment = env,
+            Only = Get("only") is { } only ? only.Split(',').ToHashSet() : new HashSet<string> { "a", "b", "c", "d" },
+        };
+        if (values.Count > 0)
+        {
+            error = $"unknown option --{values.Keys.First()}";
+            return true;
+        }
+        settings = parsed;
+        return true;
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bench/run.sh [--seconds N] [--windows N] [--warmup N] [--only a,b,c,d] [--app-env KEY=VALUE] [--app DLL] …
+#
+# The ingest benchmark of issue 2 §7, in about three minutes: builds the app and the bench in
+# Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a temporary
+# directory on its own port, then bench/SignalFunctions.Bench drives everything over loopback
+# with wrk and prints one table: (a) single events, (b) 100-event batches, each in stage off
+# and dual_write, (c) binary COPY of the same rows, (d) a bare endpoint that discards the same
+# bodies; the app's resident memory, who used the CPU, the row checks and the targets.
+# Options go to the bench (BenchSettings.cs lists them; a wrong one prints them). Installs wrk with apt
+# when it is missing. Everything it starts is stopped when it ends, however it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/postgres.sh
+
+PG_PORT="${SIGNAL_BENCH_PG_PORT:-55479}"
+work="$(mktemp -d /tmp/signal-bench.XXXXXX)"
+chmod 755 "$work"
+
+cleanup() {
+  pg_stop "$work/postgres"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: wrk is missing; install it (apt-get install wrk) or run as root" >&2
+    exit 1
+  fi
+  echo "Installing wrk from Debian packages" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+pg_ensure_binaries
+
+echo "Building the app and the bench (Release)…" >&2
+for project in src/SignalFunctions bench/SignalFunctions.Bench; do
+  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+done
+
+echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
+pg_start "$work/postgres" "$PG_PORT" >/dev/null
+
+dotnet bench/SignalFunctions.Bench/bin/Release/net10.0/SignalFunctions.Bench.dll run \
+  --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres" \
+  --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  --wrk-script bench/ingest.lua \
+  --work "$work" \
+  --results "${SIGNAL_BENCH_RESULTS:-/tmp/signal-bench-results.md}" \
+  "$@"
