@@ -33,7 +33,9 @@ public sealed class RateLimitTests : IAsyncLifetime
     {
         var accepted = new List<Guid>();
         var limited = new List<HttpResponseMessage>();
-        // Back to back, far faster than 1/s: the burst of 3 passes (plus at most one token refilled), the rest are refused.
+        // Back to back, far faster than 1/s: the burst of 3 passes (plus one token per second the
+        // sending took, on a busy machine), the rest are refused.
+        var sending = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < 8; i++)
         {
             var e = Events.Signal();
@@ -50,7 +52,7 @@ public sealed class RateLimitTests : IAsyncLifetime
             }
         }
 
-        Assert.InRange(accepted.Count, 3, 4);
+        Assert.InRange(accepted.Count, 3, 3 + (int)Math.Ceiling(sending.Elapsed.TotalSeconds));
         Assert.NotEmpty(limited);
         var wait = 0;
         foreach (var response in limited)
