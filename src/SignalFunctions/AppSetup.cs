@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using SignalFunctions.Database;
+using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
@@ -16,6 +18,8 @@ public static class AppSetup
         services.AddSingleton(TimeProvider.System);
         services.AddSignalDatabase(configuration);
         services.AddOptions<FlagOptions>().BindConfiguration("Flags").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AppConfigOptions>().BindConfiguration("AppConfig").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AppConfigOptions>, AppConfigOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
