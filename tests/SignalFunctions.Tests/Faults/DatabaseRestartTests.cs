@@ -9,6 +9,7 @@ namespace SignalFunctions.Tests.Faults;
 /// The database stopped under a running app, and started again: quick 503s with Retry-After while
 /// it is down, normal service after, without restarting the app. On a cluster of its own.
 /// </summary>
+[Collection(TimingCollection.Name)]
 public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifetime
 {
     /// <summary>A 503 must come at once, not after a connect timeout of many seconds.</summary>

@@ -4,6 +4,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Faults;
 
 /// <summary>The per-client-IP token bucket, on an app of its own with a tiny limit.</summary>
+[Collection(TimingCollection.Name)]
 public sealed class RateLimitTests : IAsyncLifetime
 {
     private const string AllowedOrigin = "https://blog.example.com";
