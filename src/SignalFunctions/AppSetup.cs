@@ -24,7 +24,10 @@ public static class AppSetup
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddSingleton<IStageFlagStore>(sp => sp.GetRequiredService<EmbeddedFlagStore>());
-        services.AddOptions<MigrationOptions>().BindConfiguration("Migrations").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<MigrationOptions>().BindConfiguration("Migrations")
+            // One chronology cap for ingest and the click-events rebuild: a second setting could disagree.
+            .Configure<IOptions<ClickOptions>>((m, clicks) => m.SqlArguments[MigrationOptions.MaxEventsPerClickArgument] = clicks.Value.MaxEventsPerClick)
+            .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<RepairJob>();
         services.AddSingleton<Backfill>();
         services.AddSingleton<Parity>();

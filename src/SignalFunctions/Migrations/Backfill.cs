@@ -36,7 +36,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             return new BackfillRun(await ReadAsync(connection, migration, ct), 0, watch.Elapsed, TimeSpan.Zero, "skipped: another run holds the lock");
         }
 
-        var state = await StartAsync(connection, migration, ct);
+        var state = await StartAsync(connection, migration, settings, ct);
         if (state.CompletedAt is not null)
         {
             return new BackfillRun(await ReadAsync(connection, migration, ct), 0, watch.Elapsed, TimeSpan.Zero, "already complete");
@@ -67,7 +67,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             var batchWatch = Stopwatch.StartNew();
             await using var tx = await connection.BeginTransactionAsync(ct);
             var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
-                BatchSql(migration, first: lastKey is null), new { after = lastKey, limit = batchSize }, tx, cancellationToken: ct));
+                BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
             var rate = (rowsThisRun + batch.Scanned) / Math.Max(0.001, (watch.Elapsed - paused).TotalSeconds);
             var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
             await connection.ExecuteAsync(new CommandDefinition("""
@@ -114,6 +114,8 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         return Math.Clamp((int)(current * factor), settings.MinBatchSize, settings.MaxBatchSize);
     }
 
+    // The last key is ordered by the column, not by its text: an unqualified name in ORDER BY would
+    // sort the text output, and put bigint key 99 after 158.
     private static string BatchSql(DataMigration m, bool first)
     {
         var conditions = new List<string>();
@@ -132,7 +134,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             ), copied AS (
               {m.CopyBatchSql}
             )
-            SELECT (SELECT {m.Key}::text FROM batch ORDER BY {m.Key} DESC LIMIT 1) AS LastKey,
+            SELECT (SELECT b.{m.Key}::text FROM batch b ORDER BY b.{m.Key} DESC LIMIT 1) AS LastKey,
                    (SELECT count(*) FROM batch) AS Scanned,
                    (SELECT count(*) FROM copied) AS Copied
             """;
@@ -140,10 +142,10 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
     private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt);
 
-    private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
+    private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {m.Source} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", cancellationToken: ct));
+            $"SELECT count(*) FROM {m.Source} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
         return await connection.QuerySingleAsync<State>(new CommandDefinition("""
             INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
             ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),

@@ -8,7 +8,9 @@ namespace SignalFunctions.Migrations;
 /// The seed's view pattern, done safely: cut-over renames the old table to *_backup and puts a view
 /// with the old name over the new table, so old readers keep working; rollback first brings the
 /// backup up to date from the new table, then undoes the rename exactly. Each runs in one
-/// transaction, and neither runs twice.
+/// transaction, and neither runs twice. A capture trigger goes with the cut-over (outside writers
+/// reach the new table through the view) and comes back with the rollback, in the same transaction,
+/// so no outside write falls between the two.
 /// </summary>
 public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
 {
@@ -27,9 +29,10 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
         {
             throw new CutoverRefusedException($"{m.Name} is already cut over; './run.sh rollback {m.Name}' undoes it.");
         }
-        await connection.ExecuteAsync(new CommandDefinition(m.CutoverSql, transaction: tx, cancellationToken: ct));
+        await ExecuteAsync(connection, tx, m.RemoveCaptureSql, ct);
+        await ExecuteAsync(connection, tx, m.CutoverSql, ct);
         await tx.CommitAsync(ct);
-        return $"{m.Name}: {m.Source} renamed to {m.Source}_backup; {m.Source} is now a view over {m.Target}.";
+        return $"{m.Name}: {m.CutoverSummary ?? $"{m.Source} renamed to {m.Source}_backup; {m.Source} is now a view over {m.Target}."}";
     }
 
     public async Task<string> RollBackAsync(DataMigration m, CancellationToken ct)
@@ -42,9 +45,19 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
         {
             throw new CutoverRefusedException($"{m.Name} is not cut over; nothing to roll back.");
         }
-        await connection.ExecuteAsync(new CommandDefinition(m.RollbackSql, transaction: tx, cancellationToken: ct));
+        await ExecuteAsync(connection, tx, m.RollbackSql, ct);
+        // Cut over only at complete, and never moved below it while cut over: the capture is wanted.
+        await ExecuteAsync(connection, tx, m.InstallCaptureSql, ct);
         await tx.CommitAsync(ct);
-        return $"{m.Name}: {m.Source} is a table again, brought up to date from {m.Target}.";
+        return $"{m.Name}: {m.RollbackSummary ?? $"{m.Source} is a table again, brought up to date from {m.Target}."}";
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string? sql, CancellationToken ct)
+    {
+        if (sql is not null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct));
+        }
     }
 
     public static async Task<bool> IsCutOverAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>

@@ -16,7 +16,10 @@ public enum RuleSeverity
 ///
 /// SQL conventions. Key ranges are keyset bounds on <see cref="Key"/> (same name on both sides):
 /// <c>@after</c> exclusive (null for the start), <c>@upto</c> inclusive. Key lists are <c>@keys</c>
-/// (text[]; cast them). Source rows are aliased <c>s</c>, target rows <c>t</c>.
+/// (text[]; cast them). Source rows are aliased <c>s</c>, target rows <c>t</c>. Every statement the
+/// engine runs with parameters (copy, filters, images, upserts and deletes, rules) may also read
+/// the values of <see cref="MigrationOptions.SqlArguments"/>, e.g. <c>@maxEventsPerClick</c>;
+/// DDL (capture, cut-over, rollback) takes no parameters.
 /// </summary>
 public sealed record DataMigration
 {
@@ -54,7 +57,10 @@ public sealed record DataMigration
     /// <summary>A timestamptz expression over t: rows written within the fence are not compared.</summary>
     public string? TargetChangedAt { get; init; }
 
-    /// <summary>Makes the target rows for @keys equal to the source rows (insert or update).</summary>
+    /// <summary>
+    /// Makes the target rows for @keys equal to the source rows (insert or update). Also what a
+    /// queued <see cref="RepairJob.SyncKeyOperation"/> entry for the new side replays.
+    /// </summary>
     public required string UpsertTargetSql { get; init; }
 
     /// <summary>Makes the source rows for @keys equal to the target rows, when the new side is authoritative.</summary>
@@ -70,11 +76,15 @@ public sealed record DataMigration
 
     /// <summary>
     /// For tables outside writers fill: a trigger on the source mirroring inserts, updates and
-    /// deletes into the target, installed from dual_write until complete. Null when this app
-    /// does all the writing (and dual-writes itself).
+    /// deletes into the target in the writer's transaction, installed from dual_write until the
+    /// cut-over (which makes the old name a view over the target, so those writers reach the target
+    /// directly). Those writers keep writing the source until then, whatever the stage, so repair
+    /// trusts the source. Null when this app does all the writing (and dual-writes itself).
+    /// Runs on every backfill tick: it must be idempotent and cheap when already installed.
     /// </summary>
     public string? InstallCaptureSql { get; init; }
 
+    /// <summary>Removes the capture; a cheap no-op when there is none (also runs on every tick).</summary>
     public string? RemoveCaptureSql { get; init; }
 
     /// <summary>The seed's view pattern: old table renamed to *_backup, a view with the old name over the target.</summary>
@@ -82,4 +92,10 @@ public sealed record DataMigration
 
     /// <summary>Undoes <see cref="CutoverSql"/> exactly, first bringing the backup up to date from the target.</summary>
     public required string RollbackSql { get; init; }
+
+    /// <summary>What <see cref="CutoverSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
+    public string? CutoverSummary { get; init; }
+
+    /// <summary>What <see cref="RollbackSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
+    public string? RollbackSummary { get; init; }
 }

@@ -8,6 +8,10 @@ public static class MigrationCatalog
     public static readonly IReadOnlyList<DataMigration> All =
     [
         SignalEventsMigration.Declaration,
+        SignalMetricsMigration.Declaration,
+        SignalEmbedsMigration.Declaration,
+        SignalSavesMigration.Declaration,
+        ClickEventsMigration.Declaration,
     ];
 
     public static DataMigration? Find(string name) => All.FirstOrDefault(m => m.Name == name);

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using Dapper;
+using SignalFunctions.Ingest;
 
 namespace SignalFunctions.Migrations;
 
@@ -38,4 +40,27 @@ public sealed class MigrationOptions
     /// <summary>Most keys listed per kind (missing, extra, different) in a parity report; counts stay exact.</summary>
     [Range(1, 100_000)]
     public int ParityKeyListLimit { get; set; } = 1000;
+
+    public const string MaxEventsPerClickArgument = "maxEventsPerClick";
+
+    /// <summary>
+    /// Values declaration SQL reads as @name beside the engine's own parameters, for settings that
+    /// belong to another capability: the click-events rebuild must cap the chronology exactly as
+    /// ingest does, so it reads ingest's setting (copied in at start-up) rather than a second one.
+    /// </summary>
+    public Dictionary<string, object> SqlArguments { get; } = new(StringComparer.Ordinal)
+    {
+        [MaxEventsPerClickArgument] = new ClickOptions().MaxEventsPerClick,
+    };
+
+    /// <summary>The parameters for one declaration statement: <see cref="SqlArguments"/> plus the engine's own.</summary>
+    public DynamicParameters ArgumentsWith(object? engineArguments)
+    {
+        var parameters = new DynamicParameters(SqlArguments);
+        if (engineArguments is not null)
+        {
+            parameters.AddDynamicParams(engineArguments);
+        }
+        return parameters;
+    }
 }

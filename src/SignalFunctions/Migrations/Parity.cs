@@ -49,14 +49,14 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         List<string> missing = [], extra = [], different = [];
         await using (var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
         {
-            var fenced = await FencedKeysAsync(connection, tx, migration, settings.ParityFenceSeconds, ct);
+            var fenced = await FencedKeysAsync(connection, tx, migration, settings, ct);
 
             string[]? differingBuckets = null;
             var prefix = 0;
             foreach (var length in PrefixLengths)
             {
-                var source = await BucketsAsync(connection, tx, migration, Side.Source, length, prefix, differingBuckets, fenced, ct);
-                var target = await BucketsAsync(connection, tx, migration, Side.Target, length, prefix, differingBuckets, fenced, ct);
+                var source = await BucketsAsync(connection, tx, migration, settings, Side.Source, length, prefix, differingBuckets, fenced, ct);
+                var target = await BucketsAsync(connection, tx, migration, settings, Side.Target, length, prefix, differingBuckets, fenced, ct);
                 if (prefix == 0)
                 {
                     rowsCompared = source.Values.Sum(b => b.Count);
@@ -72,8 +72,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
 
             if (differingBuckets is { Length: > 0 })
             {
-                var sourceRows = await RowsAsync(connection, tx, migration, Side.Source, prefix, differingBuckets, fenced, ct);
-                var targetRows = await RowsAsync(connection, tx, migration, Side.Target, prefix, differingBuckets, fenced, ct);
+                var sourceRows = await RowsAsync(connection, tx, migration, settings, Side.Source, prefix, differingBuckets, fenced, ct);
+                var targetRows = await RowsAsync(connection, tx, migration, settings, Side.Target, prefix, differingBuckets, fenced, ct);
                 foreach (var (key, hash) in sourceRows)
                 {
                     if (!targetRows.TryGetValue(key, out var targetHash))
@@ -93,7 +93,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         var rules = new List<RuleResult>();
         foreach (var rule in migration.Rules)
         {
-            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, cancellationToken: ct));
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
             rules.Add(new RuleResult(rule.Name, rule.Severity.ToString().ToLowerInvariant(), violations, rule.Description));
         }
 
@@ -186,21 +186,22 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         return conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
     }
 
-    private static async Task<string[]> FencedKeysAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, int fenceSeconds, CancellationToken ct)
+    private static async Task<string[]> FencedKeysAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
+        var fenceSeconds = settings.ParityFenceSeconds;
         if (m.TargetChangedAt is null || fenceSeconds == 0)
         {
             return [];
         }
         return (await connection.QueryAsync<string>(new CommandDefinition(
             $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > now() - make_interval(secs => @fenceSeconds)",
-            new { fenceSeconds }, tx, cancellationToken: ct))).ToArray();
+            settings.ArgumentsWith(new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
     }
 
     private readonly record struct Bucket(long Count, decimal Sum);
 
     private static async Task<Dictionary<string, Bucket>> BucketsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, int length, int prefix,
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, Side side, int length, int prefix,
         string[]? buckets, string[] fenced, CancellationToken ct)
     {
         var (table, alias, image, _) = Of(m, side);
@@ -213,17 +214,17 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
              GROUP BY 1
             """;
         var rows = await connection.QueryAsync<(string B, long N, decimal H)>(new CommandDefinition(
-            sql, new { buckets, fenced }, tx, cancellationToken: ct));
+            sql, settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
         return rows.ToDictionary(r => r.B, r => new Bucket(r.N, r.H));
     }
 
     private static async Task<Dictionary<string, string>> RowsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, int prefix, string[] buckets, string[] fenced, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, Side side, int prefix, string[] buckets, string[] fenced, CancellationToken ct)
     {
         var (table, alias, image, _) = Of(m, side);
         var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
             $"SELECT {alias}.{m.Key}::text, md5({image}) FROM {table} {alias} {Where(m, side, prefix, fenced.Length > 0)}",
-            new { buckets, fenced }, tx, cancellationToken: ct));
+            settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
         return rows.ToDictionary(r => r.Key, r => r.Hash);
     }
 

@@ -16,9 +16,17 @@ public sealed record RepairResult(string Migration, int Repaired, int Failed, in
 /// error and attempt count, the rest go on. Idempotent: replaying what already landed changes nothing.
 /// </summary>
 public sealed partial class RepairJob(
-    NpgsqlDataSource dataSource, IStageFlagStore flags, IOptions<ClickOptions> clickOptions, ILogger<RepairJob> logger)
+    NpgsqlDataSource dataSource, IStageFlagStore flags, IOptions<ClickOptions> clickOptions, IOptions<MigrationOptions> options,
+    ILogger<RepairJob> logger)
 {
     private const int BatchSize = 500;
+
+    /// <summary>
+    /// A repair entry that names only a key: make that key on its target side equal to the other
+    /// side, through the declaration's own upsert or delete. What a capture trigger queues when its
+    /// copy fails, so the outside writer's statement never fails because of the new table.
+    /// </summary>
+    public const string SyncKeyOperation = "sync_key";
 
     public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
     {
@@ -81,13 +89,13 @@ public sealed partial class RepairJob(
             return 0;
         }
         var flag = (await flags.LoadAsync(ct))[m.Name];
-        var trusted = (flag.Percent >= 100 ? flag.Stage : flag.Stage.Previous()).WritePlan().Authoritative;
+        var trusted = TrustedSide(m, flag.Percent >= 100 ? flag.Stage : flag.Stage.Previous());
         await using var tx = await connection.BeginTransactionAsync(ct);
         async Task RunAsync(string sql, IReadOnlyList<string> keys)
         {
             if (keys.Count > 0)
             {
-                await connection.ExecuteAsync(new CommandDefinition(sql, new { keys = keys.ToArray() }, tx, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(sql, options.Value.ArgumentsWith(new { keys = keys.ToArray() }), tx, cancellationToken: ct));
             }
         }
         if (trusted == Side.Legacy)
@@ -107,6 +115,14 @@ public sealed partial class RepairJob(
         LogParityFixed(m.Name, fixedKeys, trusted.Name());
         return fixedKeys;
     }
+
+    /// <summary>
+    /// The side parity keys are copied from. Tables with a capture trigger are written by outside
+    /// systems, which keep writing the old table whatever the stage says until the cut-over: the new
+    /// table is only the trigger's copy, and copying it back would undo their writes.
+    /// </summary>
+    private static Side TrustedSide(DataMigration m, Stage stage) =>
+        m.InstallCaptureSql is not null ? Side.Legacy : stage.WritePlan().Authoritative;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Repair {Migration}: fixed {Keys} parity keys from the {Side} side")]
     private partial void LogParityFixed(string migration, int keys, string side);
@@ -132,7 +148,7 @@ public sealed partial class RepairJob(
             await tx.SaveAsync("entry", ct);
             try
             {
-                await ApplyAsync(connection, tx, entry, ct);
+                await ApplyAsync(connection, tx, migration, entry, ct);
                 await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE repair_entries SET resolved_at = now(), attempts = attempts + 1, last_attempt_at = now() WHERE id = @Id",
                     entry, tx, cancellationToken: ct));
@@ -152,7 +168,7 @@ public sealed partial class RepairJob(
         return (repaired, failed, entries[^1].Id);
     }
 
-    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Entry entry, CancellationToken ct)
+    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string migration, Entry entry, CancellationToken ct)
     {
         var side = entry.TargetSide == "legacy" ? Side.Legacy : Side.New;
         if (entry.Operation == "insert_event")
@@ -161,7 +177,29 @@ public sealed partial class RepairJob(
                 side == Side.New ? ReplayNewEventSql : ReplayLegacyEventSql, new { payload = entry.Payload }, tx, cancellationToken: ct));
             return;
         }
+        if (entry.Operation == SyncKeyOperation && MigrationCatalog.Find(migration) is { } declared)
+        {
+            await SyncKeyAsync(connection, tx, declared, side, entry.EntityKey, ct);
+            return;
+        }
         await ClickWriter.ApplyAsync(connection, tx, entry.EntityKey, side, entry.Operation, entry.Payload, clickOptions.Value.MaxEventsPerClick, ct);
+    }
+
+    private async Task SyncKeyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, string key, CancellationToken ct)
+    {
+        var (table, alias, filter) = side == Side.New ? (m.Source, "s", m.SourceFilter) : (m.Target, "t", m.TargetFilter);
+        var settings = options.Value;
+        var present = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"SELECT EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.{m.Key} = @key::{m.KeyType}{(filter is null ? "" : $" AND ({filter})")})",
+            settings.ArgumentsWith(new { key }), tx, cancellationToken: ct));
+        var sql = (side, present) switch
+        {
+            (Side.New, true) => m.UpsertTargetSql,
+            (Side.New, false) => m.DeleteTargetSql,
+            (_, true) => m.UpsertSourceSql,
+            _ => m.DeleteSourceSql,
+        };
+        await connection.ExecuteAsync(new CommandDefinition(sql, settings.ArgumentsWith(new { keys = new[] { key } }), tx, cancellationToken: ct));
     }
 
     private const string ReplayNewEventSql = """

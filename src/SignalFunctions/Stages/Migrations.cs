@@ -5,6 +5,9 @@ public static class KnownMigrations
 {
     public const string SignalEvents = "signal-events";
     public const string ClickEvents = "click-events";
+    public const string SignalMetrics = "signal-metrics";
+    public const string SignalEmbeds = "signal-embeds";
+    public const string SignalSaves = "signal-saves";
 
     public static readonly IReadOnlyDictionary<string, string> JourneyKeys = new Dictionary<string, string>
     {
@@ -14,5 +17,5 @@ public static class KnownMigrations
 
     /// <summary>Every migration with a stage flag (those this app ingests, and those written by others).</summary>
     public static readonly IReadOnlyList<string> Names =
-        [SignalEvents, "signal-metrics", "signal-embeds", "signal-saves", ClickEvents];
+        [SignalEvents, SignalMetrics, SignalEmbeds, SignalSaves, ClickEvents];
 }

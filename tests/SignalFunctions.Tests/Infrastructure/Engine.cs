@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
 
 namespace SignalFunctions.Tests.Infrastructure;
 
@@ -16,6 +18,46 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
     public Task<BackfillRun> BackfillAsync(DataMigration m) => Backfill.RunAsync(m, TimeSpan.FromMinutes(5), null, CancellationToken.None);
 
     public async Task<ParityReport> ParityAsync(DataMigration m) => (await Parity.RunAsync(m, CancellationToken.None))!;
+
+    public async Task<BackfillProgress> BackfillProgressAsync(DataMigration m)
+    {
+        await using var connection = await db.DataSource.OpenConnectionAsync();
+        return await Backfill.ReadAsync(connection, m, CancellationToken.None);
+    }
+
+    public EmbeddedFlagStore Flags => new(db.DataSource, TimeProvider.System);
+
+    /// <summary>The stage verb's path: gates, history, and the capture trigger kept in step.</summary>
+    public StageControl Stages => new(db.DataSource, Flags, NullLogger<StageControl>.Instance);
+
+    public RepairJob Repair => new(
+        db.DataSource, Flags,
+        Options.Create(new ClickOptions { MaxEventsPerClick = (int)_options.Value.SqlArguments[MigrationOptions.MaxEventsPerClickArgument] }),
+        _options, NullLogger<RepairJob>.Instance);
+
+    public Cutover Cutover => new(db.DataSource, Flags);
+
+    /// <summary>Moves the stage through its gates, unforced; the refusal, if any, is in the result.</summary>
+    public Task<StageChangeResult> StageAsync(DataMigration m, Stage stage) =>
+        Stages.ChangeAsync(m.Name, stage, 100, "test", force: false, reason: null, CancellationToken.None);
+
+    /// <summary>Moves the stage through its gates; a refusal fails the test, naming the gates.</summary>
+    public async Task MoveAsync(DataMigration m, Stage stage)
+    {
+        var result = await StageAsync(m, stage);
+        Assert.False(result.Refused, string.Join("; ", result.FailedGates));
+    }
+
+    /// <summary>Runs parity; anything but a clean report fails the test, naming what differs.</summary>
+    public async Task AssertCleanAsync(DataMigration m)
+    {
+        var report = await ParityAsync(m);
+        Assert.True(report.Clean, $"{m.Name}: {report.MissingCount} missing, {report.ExtraCount} extra, {report.DifferentCount} different " +
+                                  $"({string.Join(", ", report.MissingKeys.Concat(report.ExtraKeys).Concat(report.DifferentKeys).Take(5))}); " +
+                                  string.Join(", ", report.Validation.Where(r => r.Violations > 0).Select(r => $"{r.Name}={r.Violations}")));
+    }
+
+    public Task<RepairResult> RepairAsync(DataMigration m) => Repair.RunAsync(m.Name, TimeSpan.FromMinutes(1), CancellationToken.None);
 
     /// <summary>Legacy attribution rows made in SQL, the way an old system left them.</summary>
     public Task SeedLegacyEventsAsync(int rows, int sessions = 50) => db.ExecuteAsync("""

@@ -21,4 +21,21 @@ public static class OpsCommand
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await output, await error);
     }
+
+    /// <summary>
+    /// Starts `backfill MIGRATION --until-done` and returns at once, for a test to kill. Small
+    /// batches, so a kill lands mid-run, between or inside batches.
+    /// </summary>
+    public static Process StartBackfill(string connectionString, string migration, int batchSize = 200)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Repo.AppDll, "backfill", migration, "--until-done" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["ConnectionStrings__Signal"] = connectionString;
+        start.Environment["Migrations__MinBatchSize"] = $"{batchSize}";
+        start.Environment["Migrations__MaxBatchSize"] = $"{batchSize}";
+        return Process.Start(start)!;
+    }
 }

@@ -13,19 +13,7 @@ public sealed class EngineFaultTests
     // The load comes from one address; the per-client limit is not what these tests are about.
     private static readonly Dictionary<string, string> Unlimited = new() { ["Ingest__RateLimitPerSecond"] = "0" };
 
-    private static Process StartBackfill(TestDatabase db)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { Repo.AppDll, "backfill", "signal-events", "--until-done" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["ConnectionStrings__Signal"] = db.ConnectionString;
-        // Small batches, so a kill lands mid-run, between or inside batches.
-        start.Environment["Migrations__MinBatchSize"] = "200";
-        start.Environment["Migrations__MaxBatchSize"] = "200";
-        return Process.Start(start)!;
-    }
+    private static Process StartBackfill(TestDatabase db) => OpsCommand.StartBackfill(db.ConnectionString, "signal-events");
 
     [Fact(Timeout = 180_000)]
     public async Task A_backfill_killed_again_and_again_resumes_each_time_and_ends_with_clean_parity()

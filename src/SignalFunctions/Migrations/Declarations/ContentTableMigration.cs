@@ -1,0 +1,172 @@
+namespace SignalFunctions.Migrations.Declarations;
+
+/// <summary>
+/// The seed's renames of the blog tables other systems write (signal-platform-rename-plan.md): the
+/// same rows with the same ids, the article columns renamed, content_type 'article' added. One
+/// builder, so the three declarations differ only in their columns, keys and rules.
+///
+/// Both tables have a natural key of their own (UNIQUE) beside the id. A copy that would collide
+/// with another row holding that natural key replaces it: only the side being copied from is
+/// right, and the collision would otherwise fail the copy (and, in the trigger, the outside
+/// writer). Only rows with a legacy home (content_type 'article') are ever replaced.
+/// </summary>
+internal static class ContentTableMigration
+{
+    public sealed record Column(string Legacy, string Target);
+
+    private const string HasLegacyHome = "t.content_type = 'article'";
+
+    /// <param name="columns">Every legacy column, id first, with its name in the new table.</param>
+    /// <param name="legacyUnique">The legacy table's UNIQUE columns.</param>
+    /// <param name="targetUnique">The new table's UNIQUE columns.</param>
+    public static DataMigration Declare(
+        string name, string source, string target, IReadOnlyList<Column> columns,
+        IReadOnlyList<string> legacyUnique, IReadOnlyList<string> targetUnique, IReadOnlyList<ValidationRule> rules)
+    {
+        var targetOf = columns.ToDictionary(c => c.Legacy, c => c.Target);
+        var legacyOf = columns.ToDictionary(c => c.Target, c => c.Legacy);
+        var targetColumns = "content_type, " + string.Join(", ", columns.Select(c => c.Target));
+        var legacyColumns = string.Join(", ", columns.Select(c => c.Legacy));
+        var asTarget = "'article', " + string.Join(", ", columns.Select(c => $"s.{c.Legacy}"));
+        var targetRow = "t.content_type, " + string.Join(", ", columns.Select(c => $"t.{c.Target}"));
+        var asSource = string.Join(", ", columns.Select(c => c.Legacy == c.Target ? $"t.{c.Target}" : $"t.{c.Target} AS {c.Legacy}"));
+        var updateTarget = "ON CONFLICT (id) DO UPDATE SET " + string.Join(", ",
+            columns.Where(c => c.Target != "id").Select(c => c.Target).Prepend("content_type").Select(c => $"{c} = EXCLUDED.{c}"));
+        var updateSource = "ON CONFLICT (id) DO UPDATE SET " + string.Join(", ",
+            columns.Where(c => c.Legacy != "id").Select(c => $"{c.Legacy} = EXCLUDED.{c.Legacy}"));
+        // content_type is in HasLegacyHome already; a NULL never collides, and = never matches it.
+        var targetClash = string.Join(" AND ", targetUnique.Where(c => c != "content_type")
+            .Select(c => $"t.{c} = s.{legacyOf[c]}").Prepend("t.id <> s.id").Prepend(HasLegacyHome));
+        var sourceClash = string.Join(" AND ", legacyUnique.Select(c => $"s.{c} = t.{targetOf[c]}").Prepend("s.id <> t.id"));
+        var sourceImage = $"ROW({asTarget})::text";
+        var targetImage = $"ROW({targetRow})::text";
+
+        // Target rows for the keys made equal to the source rows, gone where the source has none.
+        string TargetFromSource(string keys) => $"""
+            DELETE FROM {target} t WHERE t.id = ANY({keys}::uuid[]) AND {HasLegacyHome}
+               AND NOT EXISTS (SELECT 1 FROM {source} s WHERE s.id = t.id);
+            DELETE FROM {target} t USING {source} s WHERE s.id = ANY({keys}::uuid[]) AND {targetClash};
+            INSERT INTO {target} ({targetColumns})
+            SELECT {asTarget} FROM {source} s WHERE s.id = ANY({keys}::uuid[])
+            {updateTarget}
+            """;
+
+        var function = $"{source}_capture";
+        // Statement-level, from the transition tables' keys: one set-based copy per outside
+        // statement, not a copy per row. A failed copy is queued for repair under a savepoint,
+        // like a failed secondary write (ARCHITECTURE.md): the outside writer's statement stands.
+        var body = $$"""
+            DECLARE
+              keys text[] := '{}';
+            BEGIN
+              IF TG_OP = 'TRUNCATE' THEN
+                DELETE FROM {{target}} t WHERE {{HasLegacyHome}};
+                RETURN NULL;
+              END IF;
+              IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                keys := keys || ARRAY(SELECT o.id::text FROM old_rows o);
+              END IF;
+              IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                keys := keys || ARRAY(SELECT n.id::text FROM new_rows n);
+              END IF;
+              BEGIN
+                {{TargetFromSource("keys")}};
+              EXCEPTION WHEN OTHERS THEN
+                INSERT INTO repair_entries (migration, target_side, entity_key, operation, payload, error)
+                SELECT DISTINCT '{{name}}', 'new', k, '{{RepairJob.SyncKeyOperation}}', '{}'::jsonb, SQLSTATE || ': ' || SQLERRM
+                  FROM unnest(keys) AS k;
+              END;
+              RETURN NULL;
+            END
+            """;
+        string[] triggers = [$"{source}_capture_insert", $"{source}_capture_update", $"{source}_capture_delete", $"{source}_capture_truncate"];
+        string[] definitions =
+        [
+            $"AFTER INSERT ON {source} REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+            $"AFTER UPDATE ON {source} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+            $"AFTER DELETE ON {source} REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+            $"AFTER TRUNCATE ON {source} FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        ];
+        var createMissing = string.Join("\n", triggers.Zip(definitions).Select(p => $"""
+              IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '{source}'::regclass AND tgname = '{p.First}') THEN
+                CREATE TRIGGER {p.First} {p.Second};
+              END IF;
+            """));
+
+        return new DataMigration
+        {
+            Name = name,
+            Source = source,
+            Target = target,
+            Key = "id",
+            KeyType = "uuid",
+            CopyBatchSql = $"""
+                INSERT INTO {target} ({targetColumns})
+                SELECT {asTarget} FROM batch s
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+                """,
+            TargetFilter = HasLegacyHome,
+            SourceImage = sourceImage,
+            TargetImage = targetImage,
+            UpsertTargetSql = TargetFromSource("@keys"),
+            UpsertSourceSql = $"""
+                DELETE FROM {source} s USING {target} t WHERE t.id = ANY(@keys::uuid[]) AND {HasLegacyHome} AND {sourceClash};
+                INSERT INTO {source} ({legacyColumns})
+                SELECT {asSource} FROM {target} t WHERE t.id = ANY(@keys::uuid[]) AND {HasLegacyHome}
+                {updateSource}
+                """,
+            DeleteTargetSql = $"DELETE FROM {target} t WHERE t.id = ANY(@keys::uuid[]) AND {HasLegacyHome}",
+            DeleteSourceSql = $"DELETE FROM {source} WHERE id = ANY(@keys::uuid[])",
+            Rules = rules,
+            // Replaces the function only when its text changed and creates only missing triggers:
+            // this runs on every backfill tick, and CREATE TRIGGER locks out the outside writers.
+            InstallCaptureSql = $"""
+                DO $install$
+                DECLARE
+                  body CONSTANT text := $body${body}$body$;
+                BEGIN
+                  PERFORM pg_advisory_xact_lock(hashtext('capture'), hashtext('{name}'));
+                  IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure('{function}()') AND prosrc = body) THEN
+                    EXECUTE format('CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS %L', body);
+                  END IF;
+                {createMissing}
+                END
+                $install$
+                """,
+            // DROP TRIGGER takes the table's strongest lock even when there is nothing to drop.
+            RemoveCaptureSql = $"""
+                DO $remove$
+                DECLARE
+                  trigger_name name;
+                BEGIN
+                  PERFORM pg_advisory_xact_lock(hashtext('capture'), hashtext('{name}'));
+                  FOR trigger_name IN SELECT tgname FROM pg_trigger
+                                       WHERE tgrelid = to_regclass('{source}') AND tgname = ANY(ARRAY['{string.Join("', '", triggers)}'])
+                  LOOP
+                    EXECUTE format('DROP TRIGGER %I ON {source}', trigger_name);
+                  END LOOP;
+                  IF to_regprocedure('{function}()') IS NOT NULL THEN
+                    DROP FUNCTION {function}();
+                  END IF;
+                END
+                $remove$
+                """,
+            CutoverSql = $"""
+                ALTER TABLE {source} RENAME TO {source}_backup;
+                CREATE VIEW {source} AS SELECT {asSource} FROM {target} t WHERE {HasLegacyHome}
+                """,
+            // Rows that differ or are gone leave the backup first, so no natural key is held twice
+            // when the target's version comes back; the result equals the view row for row.
+            RollbackSql = $"""
+                DELETE FROM {source}_backup s
+                 WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id AND {HasLegacyHome} AND {targetImage} = {sourceImage});
+                INSERT INTO {source}_backup ({legacyColumns})
+                SELECT {asSource} FROM {target} t
+                 WHERE {HasLegacyHome} AND NOT EXISTS (SELECT 1 FROM {source}_backup s WHERE s.id = t.id);
+                DROP VIEW {source};
+                ALTER TABLE {source}_backup RENAME TO {source}
+                """,
+        };
+    }
+}
