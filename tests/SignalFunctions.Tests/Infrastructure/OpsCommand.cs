@@ -38,4 +38,19 @@ public static class OpsCommand
         start.Environment["Migrations__MaxBatchSize"] = $"{batchSize}";
         return Process.Start(start)!;
     }
+
+    /// <summary>
+    /// Waits until the running backfill has moved its checkpoint by at least <paramref name="rows"/>
+    /// since <paramref name="from"/> (or has exited), so a kill that follows lands mid-run however
+    /// fast or slow the machine is today.
+    /// </summary>
+    public static async Task WaitForProgressAsync(TestDatabase db, Process backfill, long from, long rows)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!backfill.HasExited && DateTime.UtcNow < deadline
+               && await db.ScalarAsync<long>("SELECT coalesce(max(rows_scanned), 0) FROM backfill_progress") < from + rows)
+        {
+            await Task.Delay(10);
+        }
+    }
 }

@@ -36,7 +36,7 @@ public sealed class DeclaredMigrationKillTests
         for (var kill = 0; kill < 4; kill++)
         {
             using var process = OpsCommand.StartBackfill(db.ConnectionString, migration);
-            await Task.Delay(700 + kill * 100);
+            await OpsCommand.WaitForProgressAsync(db, process, checkpoints.LastOrDefault(), 2000 + kill * 700);
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
             checkpoints.Add(await db.ScalarAsync<long>("SELECT coalesce(max(rows_scanned), 0) FROM backfill_progress"));
