@@ -54,9 +54,21 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string? sql, CancellationToken ct)
     {
-        if (sql is not null)
+        if (sql is null)
+        {
+            return;
+        }
+        // A rename waits for every query on the table, and every new query queues behind it: give up
+        // after a few seconds rather than stall the table's traffic behind a long report.
+        await connection.ExecuteAsync(new CommandDefinition("SET LOCAL lock_timeout = '5s'", transaction: tx, cancellationToken: ct));
+        try
         {
             await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct));
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            throw new CutoverRefusedException(
+                "The table stayed busy for 5 s (a long query or transaction holds it); nothing was changed. Try again when it is quieter.");
         }
     }
 

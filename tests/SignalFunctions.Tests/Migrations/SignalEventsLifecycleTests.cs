@@ -156,4 +156,27 @@ public sealed class SignalEventsLifecycleTests
         Assert.Contains("complete (120 rows)", status.Out, StringComparison.Ordinal);
         Assert.Contains("clean", status.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_cutover_behind_a_long_query_gives_up_after_its_lock_timeout_and_changes_nothing()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await db.SetStageAsync("signal-events", "complete");
+        await using var reader = await db.DataSource.OpenConnectionAsync();
+        await using var longQuery = await reader.BeginTransactionAsync();
+        await using (var read = new Npgsql.NpgsqlCommand("SELECT count(*) FROM blog_attribution_events", reader, longQuery))
+        {
+            await read.ExecuteScalarAsync();
+        }
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var cut = await Ops(db, "cutover", "signal-events");
+
+        Assert.Equal(1, cut.Exit);
+        Assert.Contains("stayed busy", cut.Err, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), watch.Elapsed.ToString());
+        await longQuery.RollbackAsync();
+        Assert.Equal("r", await db.ScalarAsync<string>("SELECT relkind::text FROM pg_class WHERE relname = 'blog_attribution_events'"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutovers"));
+    }
 }
