@@ -13,7 +13,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
 
     private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithAsync(_db.ConnectionString, args);
 
-    private static async Task<(int Exit, string Out, string Err)> RunWithAsync(string connectionString, params string[] args)
+    internal static async Task<(int Exit, string Out, string Err)> RunWithAsync(string connectionString, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Repo.AppDll);
