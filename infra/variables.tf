@@ -36,9 +36,10 @@ variable "timer_schedules" {
   description = "One app setting per timer, {Name}Schedule: 6-field NCRONTAB (sec min hour day month weekday, UTC); each function.json reads its setting as %%{Name}Schedule%%."
   type        = map(string)
   default = {
-    BackfillSchedule = "0 */1 * * * *"
-    ParitySchedule   = "0 */15 * * * *"
-    RepairSchedule   = "0 */1 * * * *"
+    BackfillSchedule     = "0 */1 * * * *"
+    ParitySchedule       = "0 */15 * * * *"
+    RepairSchedule       = "0 */1 * * * *"
+    RefreshViewsSchedule = "0 */5 * * * *"
   }
 }
 

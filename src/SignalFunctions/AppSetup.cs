@@ -6,6 +6,7 @@ using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
+using SignalFunctions.Views;
 
 namespace SignalFunctions;
 
@@ -33,6 +34,8 @@ public static class AppSetup
         services.AddSingleton<Parity>();
         services.AddSingleton<StageControl>();
         services.AddSingleton<Cutover>();
+        services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<DailyRollup>();
         return services;
     }
 

@@ -2,6 +2,7 @@ using SignalFunctions.Health;
 using SignalFunctions.Hosting;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
+using SignalFunctions.Views;
 
 namespace SignalFunctions;
 
@@ -24,10 +25,14 @@ public static class Functions
         new HttpFunction("Health", "health", ["get"], AuthLevel.Anonymous, Audience.Operations, HealthApi.Get),
         // Internal state of every migration: behind a function key in Azure.
         new HttpFunction("Migrations", "migrations", ["get"], AuthLevel.Function, Audience.Operations, MigrationsApi.Get),
+        // Business numbers, not for the open web: a function key in Azure, and so no CORS (a key never sits in a browser).
+        new HttpFunction("ContentReport", "reports/content/{contentId}", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetContentReport),
+        new HttpFunction("FunnelReport", "reports/funnel", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetFunnel),
 
         new TimerFunction("Backfill", "0 */1 * * * *", MigrationTimers.BackfillAsync),
         new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),
         new TimerFunction("Repair", "0 */1 * * * *", RepairJob.RunTimerAsync),
+        new TimerFunction("RefreshViews", "0 */5 * * * *", DailyRollup.RunTimerAsync),
     ];
 
     public static IEnumerable<HttpFunction> Http => All.OfType<HttpFunction>();

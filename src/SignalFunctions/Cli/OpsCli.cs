@@ -78,6 +78,8 @@ public static class OpsCli
             root.Subcommands.Add(command);
         }
         root.Subcommands.Add(FunctionsJsonVerb.Command());
+        root.Subcommands.Add(RefreshViewsVerb.Command());
+        root.Subcommands.Add(DemoDataVerb.Command());
         return root;
     }
 

@@ -19,7 +19,8 @@ public static class StageVerb
         };
         percent.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 0 or > 100)
+            // A token that is not a number is already a parse error; only judge the range of a number.
+            if (result.Tokens is [var token] && int.TryParse(token.Value, out var value) && value is < 0 or > 100)
             {
                 result.AddError("--percent must be a whole number from 0 to 100.");
             }

@@ -42,6 +42,7 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     [InlineData("stage", "signal-events", "paused")]
     [InlineData("stage", "no-such-migration", "off")]
     [InlineData("stage", "signal-events", "live", "--percent", "101")]
+    [InlineData("stage", "signal-events", "live", "--percent", "abc")]
     [InlineData("stage", "signal-events")]
     [InlineData("status", "--yaml")]
     [InlineData("db", "drop")]

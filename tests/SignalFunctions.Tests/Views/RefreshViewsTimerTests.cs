@@ -1,0 +1,42 @@
+using System.Net;
+using System.Text.Json;
+using SignalFunctions.Migrations;
+using SignalFunctions.Tests.Hosting;
+using SignalFunctions.Views;
+using static SignalFunctions.Tests.Views.RollupKit;
+
+namespace SignalFunctions.Tests.Views;
+
+/// <summary>The RefreshViews timer as the Functions host fires it: one summary line in the invocation's Logs.</summary>
+public sealed class RefreshViewsTimerTests(HostedHandlerFixture fixture) : IClassFixture<HostedHandlerFixture>
+{
+    private async Task<IReadOnlyList<string>> InvokeAsync()
+    {
+        using var response = await fixture.Host.InvokeTimerAsync("RefreshViews");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        HostContractTests.AssertInvocationResult(response, body);
+        return JsonDocument.Parse(body).RootElement.GetProperty("Logs").EnumerateArray().Select(l => l.GetString()!).ToList();
+    }
+
+    [Fact]
+    public async Task Each_invocation_refreshes_the_rollup_and_returns_its_summary_line()
+    {
+        var content = Guid.NewGuid();
+        await InsertAsync(fixture.Db, [Event(Guid.NewGuid(), content, "impression", At(FirstDay, 3))]);
+        var first = await InvokeAsync();
+
+        await InsertAsync(fixture.Db, [Event(Guid.NewGuid(), content, "click", At(FirstDay, 4))]);
+        var second = await InvokeAsync();
+
+        await using (var other = await fixture.Db.DataSource.OpenConnectionAsync())
+        await using (await JobLock.TryTakeAsync(other, "refresh-views", DailyRollup.ViewName, CancellationToken.None))
+        {
+            Assert.Equal(["RefreshViews signal_daily_rollup: skipped, another refresh holds the lock"], await InvokeAsync());
+        }
+
+        Assert.StartsWith("RefreshViews signal_daily_rollup: full (first refresh), ", Assert.Single(first), StringComparison.Ordinal);
+        Assert.StartsWith("RefreshViews signal_daily_rollup: incremental, 1 buckets recomputed", Assert.Single(second), StringComparison.Ordinal);
+        Assert.Contains(await RowsAsync(fixture.Db, content), r => r is { EventType: "click", Events: 1 });
+    }
+}
