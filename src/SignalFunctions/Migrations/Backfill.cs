@@ -44,6 +44,8 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
         var batchSize = Math.Clamp(state.BatchSize, settings.MinBatchSize, settings.MaxBatchSize);
         var lastKey = state.LastKey;
+        // Progress as the checkpoint row holds it, kept here rather than read back after every batch.
+        var current = new BackfillProgress(migration.Name, state.RowsScanned, state.RowsCopied, state.RowsTotal, batchSize, null, Completed: false);
         long rowsThisRun = 0;
         var paused = TimeSpan.Zero;
         var outcome = "budget reached";
@@ -55,7 +57,8 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 outcome = "cancelled";
                 break;
             }
-            if (await Throttle.BusyReasonAsync(connection, settings, ct) is { } busy)
+            var load = await Throttle.ReadAsync(connection, settings, ct);
+            if (load.BusyReason is { } busy)
             {
                 LogPaused(migration.Name, busy);
                 var pause = TimeSpan.FromSeconds(1);
@@ -83,7 +86,14 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             rowsThisRun += batch.Scanned;
             lastKey = batch.LastKey ?? lastKey;
             batchSize = nextSize;
-            var current = await ReadAsync(connection, migration, ct);
+            current = current with
+            {
+                RowsScanned = current.RowsScanned + batch.Scanned,
+                RowsCopied = current.RowsCopied + batch.Copied,
+                BatchSize = nextSize,
+                RowsPerSecond = rate,
+                Completed = batch.Scanned == 0,
+            };
             progress?.Report(current);
             if (DateTime.UtcNow - lastLog > TimeSpan.FromSeconds(10))
             {
@@ -94,6 +104,13 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             {
                 outcome = "complete";
                 break;
+            }
+            if (load.OthersAtWork > 0 && settings.YieldRatio > 0)
+            {
+                // Leave the cores and the WAL to the sessions at work for a while (gh-ost's nice
+                // ratio): their latency, not the backfill's speed, is what users see. Counted in
+                // the rate, so the ETA stays honest.
+                await Task.Delay(batchWatch.Elapsed * settings.YieldRatio, ct);
             }
         }
         var final = await ReadAsync(connection, migration, ct);
@@ -140,7 +157,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             """;
     }
 
-    private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt);
+    private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt, long RowsScanned, long RowsCopied, long? RowsTotal);
 
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
@@ -150,7 +167,8 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
             ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),
               started_at = coalesce(p.started_at, now())
-            RETURNING last_key AS LastKey, batch_size AS BatchSize, completed_at AS CompletedAt
+            RETURNING last_key AS LastKey, batch_size AS BatchSize, completed_at AS CompletedAt,
+                      rows_scanned AS RowsScanned, rows_copied AS RowsCopied, rows_total AS RowsTotal
             """, new { name = m.Name, total }, cancellationToken: ct));
     }
 

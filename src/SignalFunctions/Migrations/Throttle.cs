@@ -3,28 +3,35 @@ using Npgsql;
 
 namespace SignalFunctions.Migrations;
 
-/// <summary>Is the database too busy for another batch? Active backends, lock waits, replica lag.</summary>
+/// <summary>
+/// How loaded the database is, as a background job should see it: too busy for another batch at all
+/// (active backends, lock waits, replica lag), or merely serving other sessions, which the backfill
+/// then leaves room for.
+/// </summary>
+public sealed record DatabaseLoad(string? BusyReason, long OthersAtWork);
+
 public static class Throttle
 {
-    public static async Task<string?> BusyReasonAsync(NpgsqlConnection connection, MigrationOptions settings, CancellationToken ct)
+    public static async Task<DatabaseLoad> ReadAsync(NpgsqlConnection connection, MigrationOptions settings, CancellationToken ct)
     {
-        var load = await connection.QuerySingleAsync<(long Active, long LockWaits, double ReplicaLag)>(new CommandDefinition("""
+        // At work: running a statement now, or finished one within the last second (a group-commit
+        // writer between transactions, a busy pool).
+        var load = await connection.QuerySingleAsync<(long Active, long LockWaits, double ReplicaLag, long AtWork)>(new CommandDefinition("""
             SELECT count(*) FILTER (WHERE state = 'active' AND pid <> pg_backend_pid()),
                    count(*) FILTER (WHERE wait_event_type = 'Lock'),
-                   coalesce((SELECT max(extract(epoch FROM replay_lag)) FROM pg_stat_replication), 0)::double precision
+                   coalesce((SELECT max(extract(epoch FROM replay_lag)) FROM pg_stat_replication), 0)::double precision,
+                   count(*) FILTER (WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'
+                                      AND (state = 'active' OR state_change > clock_timestamp() - interval '1 second'))
               FROM pg_stat_activity
              WHERE datname = current_database()
             """, cancellationToken: ct));
-        if (load.Active > settings.MaxActiveBackends)
-        {
-            return $"{load.Active} active backends (limit {settings.MaxActiveBackends})";
-        }
-        if (load.LockWaits > settings.MaxLockWaits)
-        {
-            return $"{load.LockWaits} sessions waiting on locks (limit {settings.MaxLockWaits})";
-        }
-        return load.ReplicaLag > settings.MaxReplicaLagSeconds
-            ? $"replica lag {load.ReplicaLag:0.0} s (limit {settings.MaxReplicaLagSeconds} s)"
-            : null;
+        var busy = load.Active > settings.MaxActiveBackends
+            ? $"{load.Active} active backends (limit {settings.MaxActiveBackends})"
+            : load.LockWaits > settings.MaxLockWaits
+                ? $"{load.LockWaits} sessions waiting on locks (limit {settings.MaxLockWaits})"
+                : load.ReplicaLag > settings.MaxReplicaLagSeconds
+                    ? $"replica lag {load.ReplicaLag:0.0} s (limit {settings.MaxReplicaLagSeconds} s)"
+                    : null;
+        return new DatabaseLoad(busy, load.AtWork);
     }
 }

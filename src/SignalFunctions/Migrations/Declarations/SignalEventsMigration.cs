@@ -5,8 +5,11 @@ namespace SignalFunctions.Migrations.Declarations;
 /// <summary>blog_attribution_events → signal_events (signal-platform-rename-plan.md).</summary>
 public static class SignalEventsMigration
 {
-    private const string Columns = "id, signal_id, content_id, content_type, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
-    private const string LegacyColumns = "id, blog_article_id, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
+    /// <summary>The target columns the mapping fills, in the order of <see cref="SelectAsTarget"/>.</summary>
+    public const string TargetColumns = "id, signal_id, content_id, content_type, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
+
+    /// <summary>The legacy columns, in the order the reverse mapping fills them.</summary>
+    public const string LegacyColumns = "id, blog_article_id, user_id, session_id, target_type, target_id, event_type, source_component, metadata, created_at";
 
     // A legacy row's journey: the signal_id the app put in metadata, else one journey per legacy
     // session (the same UUID v5 JourneyKeys.FromSession gives), else the event alone.
@@ -18,7 +21,11 @@ public static class SignalEventsMigration
           s.id)
         """;
 
-    private static readonly string AsTarget = $"""
+    /// <summary>
+    /// The mapping: a legacy row s as signal_events holds it. The backfill, the parity image and
+    /// repair use it; so does the engine benchmark's single-statement limit, so both copy alike.
+    /// </summary>
+    public static readonly string SelectAsTarget = $"""
         s.id, {JourneyOf}, s.blog_article_id, 'article', s.user_id, s.session_id, s.target_type, s.target_id,
         s.event_type, s.source_component, s.metadata - 'signal_id', s.created_at
         """;
@@ -53,18 +60,18 @@ public static class SignalEventsMigration
         Key = "id",
         KeyType = "uuid",
         CopyBatchSql = $"""
-            INSERT INTO signal_events ({Columns})
-            SELECT {AsTarget} FROM batch s
+            INSERT INTO signal_events ({TargetColumns})
+            SELECT {SelectAsTarget} FROM batch s
             ON CONFLICT (id) DO NOTHING
             RETURNING 1
             """,
         TargetFilter = HasLegacyHome,
-        SourceImage = $"ROW({AsTarget})::text",
+        SourceImage = $"ROW({SelectAsTarget})::text",
         TargetImage = "ROW(t.id, t.signal_id, t.content_id, t.content_type, t.user_id, t.session_id, t.target_type, t.target_id, t.event_type, t.source_component, t.metadata - 'signal_id', t.created_at)::text",
         TargetChangedAt = "t.recorded_at",
         UpsertTargetSql = $"""
-            INSERT INTO signal_events ({Columns})
-            SELECT {AsTarget} FROM blog_attribution_events s WHERE s.id = ANY(@keys::uuid[])
+            INSERT INTO signal_events ({TargetColumns})
+            SELECT {SelectAsTarget} FROM blog_attribution_events s WHERE s.id = ANY(@keys::uuid[])
             {UpdateTarget}
             """,
         UpsertSourceSql = $"""

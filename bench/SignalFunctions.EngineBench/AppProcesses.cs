@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SignalFunctions.EngineBench;
+
+public sealed record VerbResult(int ExitCode, string Output, TimeSpan Wall);
+
+/// <summary>
+/// The app as operators run it: ops verbs (`backfill … --until-done`, `parity …`, `stage …`) and
+/// the server, each its own process against the bench database. Settings come from the
+/// environment the bench was started with (e.g. Migrations__TargetBatchMilliseconds), plus these.
+/// </summary>
+internal sealed class AppProcesses(string appDll, string connectionString, string workDirectory)
+{
+    // The app's timers would start a backfill or parity of their own in the middle of a window.
+    private static readonly Dictionary<string, string> NoTimers = new()
+    {
+        ["BackfillSchedule"] = "0 0 0 1 1 *",
+        ["ParitySchedule"] = "0 0 0 1 1 *",
+        ["RepairSchedule"] = "0 0 0 1 1 *",
+    };
+
+    public async Task<VerbResult> VerbAsync(TimeSpan timeout, CancellationToken ct, params string[] args)
+    {
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(Start(args))!;
+        var output = ProcessOutput.Of(process);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"'{string.Join(' ', args)}' did not finish within {timeout.TotalSeconds:0} s:\n{output}");
+        }
+        process.WaitForExit();
+        return new VerbResult(process.ExitCode, output.ToString(), watch.Elapsed);
+    }
+
+    public async Task<ServedApp> ServeAsync(IReadOnlyDictionary<string, string> settings, CancellationToken ct)
+    {
+        var port = FreePort();
+        var start = Start(["--urls", $"http://127.0.0.1:{port}"]);
+        foreach (var (key, value) in NoTimers.Concat(settings))
+        {
+            start.Environment[key] = value;
+        }
+        var process = Process.Start(start)!;
+        // engine.sh stops it by this file when the bench itself is killed.
+        await File.WriteAllTextAsync(Path.Combine(workDirectory, "app.pid"), process.Id.ToString(CultureInfo.InvariantCulture), ct);
+        var app = new ServedApp(process, new Uri($"http://127.0.0.1:{port}/"));
+        await app.WaitUntilHealthyAsync(ct);
+        return app;
+    }
+
+    private ProcessStartInfo Start(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(appDll))!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.GetFullPath(appDll));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["ConnectionStrings__Signal"] = connectionString;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment.Remove("ASPNETCORE_URLS");
+        return start;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDisposable
+{
+    private readonly ProcessOutput _output = ProcessOutput.Of(process);
+
+    public Uri BaseAddress { get; } = baseAddress;
+
+    public string Output => _output.ToString();
+
+    public async Task WaitUntilHealthyAsync(CancellationToken ct)
+    {
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"the app exited with {process.ExitCode} at start-up:\n{Output}");
+            }
+            try
+            {
+                using var response = await client.GetAsync(new Uri("api/health", UriKind.Relative), ct);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200, ct);
+        }
+        throw new TimeoutException($"the app did not answer /api/health within 60 s:\n{Output}");
+    }
+
+    /// <summary>SIGTERM: the app drains what it accepted and exits; killed if it has not within 15 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        process.Dispose();
+    }
+}
+
+/// <summary>A child's stdout and stderr, interleaved as they arrive, for results and failure messages.</summary>
+internal sealed class ProcessOutput
+{
+    private readonly StringBuilder _text = new();
+
+    public static ProcessOutput Of(Process process)
+    {
+        var output = new ProcessOutput();
+        process.OutputDataReceived += (_, e) => output.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return output;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_text)
+            {
+                _text.AppendLine(line);
+            }
+        }
+    }
+
+    public override string ToString()
+    {
+        lock (_text)
+        {
+            return _text.ToString();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# bench/engine.sh [--rows N] [--sample N] [--rate N] [--warmup S] [--minutes M]
+#
+# The migration engine's benchmark of issue 3 §8, in about ten minutes: builds the app and the
+# bench in Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a
+# temporary directory on its own port, then bench/SignalFunctions.EngineBench runs, on 1,000,000
+# legacy blog_attribution_events rows: (1) the engine's backfill vs one INSERT … SELECT (the
+# limit) vs the seed's OFFSET + row-by-row method; (2) parity vs one hash-aggregate scan of both
+# tables, equal and with 10 injected differences; (3) ingest at 1,000 events/s, idle and while
+# the engine backfills. Prints one set of tables (also left in $SIGNAL_ENGINE_BENCH_RESULTS,
+# default /tmp/signal-engine-bench.md); exits 0 when every check holds and every target is met.
+# Engine settings come from the environment, e.g. Migrations__TargetBatchMilliseconds=150.
+# Everything it starts is stopped when it ends, however it ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/postgres.sh
+
+# Its own port: the first free one from 55620, unless SIGNAL_ENGINE_BENCH_PG_PORT says.
+PG_PORT="${SIGNAL_ENGINE_BENCH_PG_PORT:-}"
+if [ -z "$PG_PORT" ]; then
+  for candidate in $(seq 55620 55699); do
+    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
+  done
+fi
+work="$(mktemp -d /tmp/signal-engine-bench.XXXXXX)"
+chmod 755 "$work"
+
+cleanup() {
+  if [ -f "$work/app.pid" ]; then kill -TERM "$(cat "$work/app.pid")" 2>/dev/null || true; fi
+  pg_stop "$work/postgres"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pg_ensure_binaries
+echo "Building the app and the bench (Release)…" >&2
+for project in src/SignalFunctions bench/SignalFunctions.EngineBench; do
+  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+done
+
+echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
+pg_start "$work/postgres" "$PG_PORT" >/dev/null
+
+# The bench stops itself at --minutes (default 14); this is the backstop.
+timeout --signal=TERM --kill-after=30 20m \
+  dotnet bench/SignalFunctions.EngineBench/bin/Release/net10.0/SignalFunctions.EngineBench.dll \
+  --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres" \
+  --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  --work "$work" \
+  --results "${SIGNAL_ENGINE_BENCH_RESULTS:-/tmp/signal-engine-bench.md}" \
+  "$@"
