@@ -145,9 +145,15 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             conditions.Add($"({m.SourceFilter})");
         }
         var where = conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
+        // Where a capture trigger mirrors outside writes, an outside DELETE of a row this batch
+        // copies must not slip between the batch's read and its commit: its trigger would find
+        // nothing to delete yet, and the batch would then put the deleted row back. FOR KEY SHARE
+        // makes that DELETE wait for the batch (and skips a row whose delete is in flight);
+        // updates are not held up, and their trigger's upsert already meets the batch on the key.
+        var holdAgainstDeletes = m.InstallCaptureSql is null ? "" : "FOR KEY SHARE OF s";
         return $"""
             WITH batch AS (
-              SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit
+              SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
             ), copied AS (
               {m.CopyBatchSql}
             )
