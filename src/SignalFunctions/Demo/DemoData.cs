@@ -31,7 +31,7 @@ public sealed class DemoData(NpgsqlDataSource dataSource)
 
     private static string Sql(string name) => EmbeddedFiles.Read($"demo/{name}.sql");
 
-    private const string UniformFunction = """
+    internal const string UniformFunction = """
         CREATE OR REPLACE FUNCTION pg_temp.demo_u(k bigint, salt bigint) RETURNS float8
           LANGUAGE sql IMMUTABLE PARALLEL SAFE
           AS $$ SELECT (hashint8extended(k, salt) & 4294967295)::float8 / 4294967296 $$

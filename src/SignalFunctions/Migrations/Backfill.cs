@@ -145,10 +145,11 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             conditions.Add($"({m.SourceFilter})");
         }
         var where = conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
+        var steps = string.Concat(m.CopyBatchSteps.Select(step => $"{step.Name} AS (\n{step.Sql}\n), "));
         return $"""
             WITH batch AS (
               SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit
-            ), copied AS (
+            ), {steps}copied AS (
               {m.CopyBatchSql}
             )
             SELECT (SELECT b.{m.Key}::text FROM batch b ORDER BY b.{m.Key} DESC LIMIT 1) AS LastKey,
