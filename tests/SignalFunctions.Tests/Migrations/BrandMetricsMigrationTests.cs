@@ -213,4 +213,47 @@ public sealed class BrandMetricsMigrationTests
         await engine.MoveAsync(M, Stage.Off);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'extracted_positions_capture%'"));
     }
+
+    [Fact]
+    public async Task Cleanup_refuses_before_complete_and_before_the_cut_over_then_archives_the_old_table_without_indexes()
+    {
+        await using var db = await SeededAsync(150);
+        var engine = new Engine(db);
+
+        var help = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", "--help");
+        Assert.Equal(0, help.Exit);
+        Assert.Contains("_archived", help.Out, StringComparison.Ordinal);
+        Assert.Equal(2, (await OpsCommand.RunAsync(db.ConnectionString, "cleanup", "no-such-migration")).Exit);
+        var early = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
+        Assert.Equal((1, true), (early.Exit, early.Err.Contains("is at off (100%): clean up only at complete", StringComparison.Ordinal)));
+
+        await engine.MoveAsync(M, Stage.DualWrite);
+        await engine.BackfillAsync(M);
+        await engine.MoveAsync(M, Stage.Shadow);
+        await engine.AssertCleanAsync(M);
+        foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.MoveAsync(M, stage);
+        }
+        var notCutOver = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
+        Assert.Equal((1, true), (notCutOver.Exit, notCutOver.Err.Contains("is not cut over", StringComparison.Ordinal)));
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+        // An unclean latest report refuses too, with its counts.
+        await db.ExecuteAsync("INSERT INTO parity_reports (migration, started_at, finished_at, ranges_checked, rows_compared, missing_count, extra_count, different_count, missing_keys, extra_keys, different_keys, validation, clean) VALUES ('brand-metrics', now(), now(), 1, 150, 0, 0, 1, '{}', '{}', '{1}', '[]', false)");
+        var unclean = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
+        Assert.Equal((1, true), (unclean.Exit, unclean.Err.Contains("is not clean: 0 missing, 0 extra, 1 different", StringComparison.Ordinal)));
+        await engine.AssertCleanAsync(M);
+        var rows = await CountAsync(db, "extracted_positions_backup");
+
+        var done = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
+
+        Assert.True(done.Exit == 0, done.Err);
+        Assert.Contains("archived as extracted_positions_archived", done.Out, StringComparison.Ordinal);
+        Assert.Equal(rows, await CountAsync(db, "extracted_positions_archived"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE indrelid = 'extracted_positions_archived'::regclass"));
+        Assert.Equal("v", await db.ScalarAsync<string>("SELECT relkind::text FROM pg_class WHERE relname = 'extracted_positions'"));
+        var rollback = await Assert.ThrowsAsync<CutoverRefusedException>(() => engine.Cutover.RollBackAsync(M, CancellationToken.None));
+        Assert.Contains("no longer possible", rollback.Message, StringComparison.Ordinal);
+        Assert.Equal(1, (await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name)).Exit);
+    }
 }
