@@ -35,6 +35,20 @@ public sealed class BrandMetricsMigrationTests
     private static Task<IReadOnlyList<long>> ResultsAsync(TestDatabase db, int count) => db.QueryAsync<long>(
         "SELECT collector_result_id FROM extracted_positions WHERE competitor_name IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT @count", new { count });
 
+    /// <summary>Off to complete through every gate, parity clean at each stage.</summary>
+    private static async Task ToCompleteAsync(Engine engine)
+    {
+        await engine.MoveAsync(M, Stage.DualWrite);
+        await engine.BackfillAsync(M);
+        await engine.MoveAsync(M, Stage.Shadow);
+        foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.AssertCleanAsync(M);
+            await engine.MoveAsync(M, stage);
+        }
+        await engine.AssertCleanAsync(M);
+    }
+
     [Fact]
     public async Task Backfill_fans_every_collector_result_out_to_the_five_tables_and_parity_is_clean()
     {
@@ -178,15 +192,7 @@ public sealed class BrandMetricsMigrationTests
         const string oldQuery = "SELECT count(*) || '/' || coalesce(sum(competitor_mentions), 0) || '/' || coalesce(sum(visibility_index), 0) FROM extracted_positions";
         var oldColumns = await db.ScalarAsync<string>(columnsSql);
 
-        await engine.MoveAsync(M, Stage.DualWrite);
-        await engine.BackfillAsync(M);
-        await engine.MoveAsync(M, Stage.Shadow);
-        await engine.AssertCleanAsync(M);
-        foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
-        {
-            await engine.MoveAsync(M, stage);
-            await engine.AssertCleanAsync(M);
-        }
+        await ToCompleteAsync(engine);
         var oldAnswer = await db.ScalarAsync<string>(oldQuery);
 
         await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
@@ -227,14 +233,7 @@ public sealed class BrandMetricsMigrationTests
         var early = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
         Assert.Equal((1, true), (early.Exit, early.Err.Contains("is at off (100%): clean up only at complete", StringComparison.Ordinal)));
 
-        await engine.MoveAsync(M, Stage.DualWrite);
-        await engine.BackfillAsync(M);
-        await engine.MoveAsync(M, Stage.Shadow);
-        await engine.AssertCleanAsync(M);
-        foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
-        {
-            await engine.MoveAsync(M, stage);
-        }
+        await ToCompleteAsync(engine);
         var notCutOver = await OpsCommand.RunAsync(db.ConnectionString, "cleanup", M.Name);
         Assert.Equal((1, true), (notCutOver.Exit, notCutOver.Err.Contains("is not cut over", StringComparison.Ordinal)));
         await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
