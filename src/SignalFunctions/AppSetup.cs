@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Brands;
 using SignalFunctions.Database;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Health;
@@ -34,8 +35,13 @@ public static class AppSetup
         services.AddSingleton<Parity>();
         services.AddSingleton<StageControl>();
         services.AddSingleton<Cutover>();
+        services.AddSingleton<Archive>();
         services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DailyRollup>();
+        services.AddSingleton<BrandDailyMetrics>();
+        services.AddOptions<ReadOptions>().BindConfiguration(ReadOptions.Section)
+            .Configure<IConfiguration>(ReadOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ReadOptions>, ReadOptions.Validator>();
         return services;
     }
 
@@ -49,6 +55,7 @@ public static class AppSetup
         services.AddSingleton<FlagState>();
         services.AddHostedService<EmbeddedFlagWatcher>();
         services.AddSingleton<WriteHealth>();
+        services.AddSingleton<ShadowReads>();
         services.AddSingleton<SignalEventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
         services.AddSingleton<ClickWriter>();

@@ -1,3 +1,4 @@
+using SignalFunctions.Brands;
 using SignalFunctions.Health;
 using SignalFunctions.Hosting;
 using SignalFunctions.Ingest;
@@ -28,6 +29,7 @@ public static class Functions
         // Business numbers, not for the open web: a function key in Azure, and so no CORS (a key never sits in a browser).
         new HttpFunction("ContentReport", "reports/content/{contentId}", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetContentReport),
         new HttpFunction("FunnelReport", "reports/funnel", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetFunnel),
+        new HttpFunction("BrandDailyReport", "reports/brands/{brandId}/daily", ["get"], AuthLevel.Function, Audience.Operations, BrandReportsApi.GetDaily),
 
         new TimerFunction("Backfill", "0 */1 * * * *", MigrationTimers.BackfillAsync),
         new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),

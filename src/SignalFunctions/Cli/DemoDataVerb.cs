@@ -15,7 +15,11 @@ public static class DemoDataVerb
         var articles = new Option<int>("--articles") { Description = "How many articles share the traffic, Zipf-like.", DefaultValueFactory = _ => 300 };
         var clicks = new Option<long?>("--clicks") { Description = "How many cuft_click_tracking rows to add. Default: a tenth of --rows." };
         var days = new Option<int>("--days") { Description = "Spread created_at over this many days up to now.", DefaultValueFactory = _ => 120 };
+        var positions = new Option<long?>("--positions") { Description = "How many extracted_positions rows to add (about 4 per collector result: the brand row and its competitors). Default: a quarter of --rows." };
+        var brands = new Option<int>("--brands") { Description = "How many new brands share those collector results (3 to 6 competitors each).", DefaultValueFactory = _ => 40 };
         Between(rows, 1, 100_000_000);
+        Between(positions, 0, 100_000_000);
+        Between(brands, 1, 100_000);
         Between(articles, 1, 1_000_000);
         Between(days, 1, 3650);
         Between(clicks, 0, 100_000_000);
@@ -25,9 +29,11 @@ public static class DemoDataVerb
             with a signal_id in metadata for most and only a session for the rest, Zipf-like article popularity,
             a funnel from impression to convert, every legacy source component, spread over --days days),
             the matching blog_article_saves, blog_article_metrics per article and day, blog_listing_links, and
-            cuft_click_tracking clicks with utm fields, some qualified with a score. Set-based and parallel:
+            cuft_click_tracking clicks with utm fields, some qualified with a score, and the brand-metrics monolith
+            (customers, brands, brand_competitors, generated_queries, collector_results, extracted_positions with a
+            brand row and several competitor rows per result, sentiment present on some). Set-based and parallel:
             1,000,000 events take seconds. Running it again adds more rows.
-            """) { rows, seed, articles, clicks, days };
+            """) { rows, seed, articles, clicks, days, positions, brands };
         command.SetAction(async (parsed, ct) =>
         {
             var count = parsed.GetValue(rows);
@@ -36,13 +42,16 @@ public static class DemoDataVerb
                 parsed.GetValue(seed) ?? Random.Shared.Next(1, 1_000_000),
                 parsed.GetValue(articles),
                 parsed.GetValue(clicks) ?? count / 10,
-                parsed.GetValue(days));
+                parsed.GetValue(days),
+                parsed.GetValue(positions) ?? count / 4,
+                parsed.GetValue(brands));
             await using var services = await OpsCli.ServicesAsync(ct);
             var result = await new DemoData(services.GetRequiredService<NpgsqlDataSource>()).FillAsync(request, Console.WriteLine, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Done in {result.Elapsed.TotalSeconds:0.0} s: {result.Events:N0} events " +
                 $"({result.Events / Math.Max(0.001, result.EventsElapsed.TotalSeconds):N0} rows/s), {result.Saves:N0} saves, " +
-                $"{result.MetricsInserted:N0} metric days, {result.Links:N0} links, {result.Clicks:N0} clicks. Seed {request.Seed}."));
+                $"{result.MetricsInserted:N0} metric days, {result.Links:N0} links, {result.Clicks:N0} clicks, " +
+                $"{result.Positions?.Positions ?? 0:N0} extracted positions. Seed {request.Seed}."));
             return 0;
         });
         return command;

@@ -7,7 +7,7 @@ namespace SignalFunctions.Cli;
 /// <summary>The engine's verbs: backfill, parity, cutover, rollback.</summary>
 public static class MigrationVerbs
 {
-    public static IEnumerable<Command> Commands() => [Backfill(), Parity(), Cutover(), Rollback()];
+    public static IEnumerable<Command> Commands() => [Backfill(), Parity(), Cutover(), Rollback(), Cleanup()];
 
     private static Argument<string> DeclaredMigration()
     {
@@ -99,12 +99,32 @@ public static class MigrationVerbs
         return command;
     }
 
-    private static async Task<int> RunCutoverAsync(string name, Func<Migrations.Cutover, DataMigration, Task<string>> action, CancellationToken ct)
+    private static Command Cleanup()
+    {
+        var migration = DeclaredMigration();
+        var command = new Command("cleanup", """
+            The plan's last phase: archive the old table. Renames the *_backup table the cut-over left to *_archived
+            and drops all its indexes (rows kept; drop the table yourself once nobody needs it). Only at complete
+            (100%), after the cut-over, with a clean latest parity report; refuses otherwise and says why. Afterwards
+            rollback is refused for good. Prints the old table's size before and after.
+            """) { migration };
+        command.SetAction(async (parsed, ct) => await RunCutoverAsync(parsed.GetValue(migration)!, async (_, m, services) =>
+        {
+            var result = await services.GetRequiredService<Migrations.Archive>().RunAsync(m, $"cli:{Environment.UserName}", ct);
+            return $"{m.Name}: {m.Source}_backup archived as {result.ArchivedAs}, indexes dropped: {result.BytesBefore / 1048576.0:0.0} MB → {result.BytesAfter / 1048576.0:0.0} MB.";
+        }, ct));
+        return command;
+    }
+
+    private static Task<int> RunCutoverAsync(string name, Func<Migrations.Cutover, DataMigration, Task<string>> action, CancellationToken ct) =>
+        RunCutoverAsync(name, (cutover, m, _) => action(cutover, m), ct);
+
+    private static async Task<int> RunCutoverAsync(string name, Func<Migrations.Cutover, DataMigration, ServiceProvider, Task<string>> action, CancellationToken ct)
     {
         await using var services = await OpsCli.ServicesAsync(ct);
         try
         {
-            Console.WriteLine(await action(services.GetRequiredService<Migrations.Cutover>(), MigrationCatalog.Find(name)!));
+            Console.WriteLine(await action(services.GetRequiredService<Migrations.Cutover>(), MigrationCatalog.Find(name)!, services));
             return 0;
         }
         catch (CutoverRefusedException ex)

@@ -12,7 +12,7 @@ public static class RefreshViewsVerb
         var full = new Option<bool>("--full") { Description = "Recompute every bucket (and apply only the differences) instead of those touched since the last refresh." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON for machines (benchmarks, scripts)." };
         var command = new Command("refresh-views", """
-            Refresh signal_daily_rollup, which the reports read. Incremental by default: only the (content, day)
+            Refresh signal_daily_rollup, which the reports read, and mv_brand_daily_metrics (always whole, CONCURRENTLY). Incremental by default: only the (content, day)
             buckets with rows recorded since the last refresh, or updated or deleted. A full refresh runs instead
             when it is the first, after a TRUNCATE, when the periodic one is due (Views__FullRefreshHours), or when
             a quarter of all buckets changed. Readers are never blocked. Exits 1 if another refresh is running.
@@ -21,6 +21,7 @@ public static class RefreshViewsVerb
         {
             await using var services = await OpsCli.ServicesAsync(ct);
             var refresh = await services.GetRequiredService<DailyRollup>().RefreshAsync(parsed.GetValue(full), ct);
+            var brands = await services.GetRequiredService<Brands.BrandDailyMetrics>().RefreshAsync(ct);
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -35,6 +36,7 @@ public static class RefreshViewsVerb
                     refresh.RowsTotal,
                     ElapsedMs = Math.Round(refresh.Elapsed.TotalMilliseconds, 1),
                     refresh.Summary,
+                    BrandView = brands,
                 }, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             }
             else if (refresh.Skipped)
@@ -44,6 +46,7 @@ public static class RefreshViewsVerb
             else
             {
                 Console.WriteLine(refresh.Summary);
+                Console.WriteLine(brands);
             }
             return refresh.Skipped ? 1 : 0;
         });

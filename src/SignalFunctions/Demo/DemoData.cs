@@ -7,11 +7,11 @@ using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Demo;
 
-public sealed record DemoDataRequest(long Rows, long Seed, int Articles, long Clicks, int Days);
+public sealed record DemoDataRequest(long Rows, long Seed, int Articles, long Clicks, int Days, long Positions = 0, int Brands = 40);
 
 public sealed record DemoDataResult(
     string Run, long Events, long Saves, long MetricsInserted, long MetricsUpdated, long Links, long Clicks,
-    long QualifiedClicks, TimeSpan EventsElapsed, TimeSpan Elapsed);
+    long QualifiedClicks, TimeSpan EventsElapsed, TimeSpan Elapsed, BrandPositionsResult? Positions = null);
 
 /// <summary>
 /// Fills the legacy tables with realistic data for demos and benchmarks (issue 3 §7), set-based:
@@ -31,7 +31,7 @@ public sealed class DemoData(NpgsqlDataSource dataSource)
 
     private static string Sql(string name) => EmbeddedFiles.Read($"demo/{name}.sql");
 
-    private const string UniformFunction = """
+    internal const string UniformFunction = """
         CREATE OR REPLACE FUNCTION pg_temp.demo_u(k bigint, salt bigint) RETURNS float8
           LANGUAGE sql IMMUTABLE PARALLEL SAFE
           AS $$ SELECT (hashint8extended(k, salt) & 4294967295)::float8 / 4294967296 $$
@@ -70,11 +70,20 @@ public sealed class DemoData(NpgsqlDataSource dataSource)
         }
         progress(string.Create(CultureInfo.InvariantCulture, $"  cuft_click_tracking       {clicks,12:N0} new, {qualified:N0} qualified"));
 
+        BrandPositionsResult? positions = null;
+        if (request.Positions > 0)
+        {
+            positions = await BrandPositions.FillAsync(connection, request.Brands,
+                Math.Max(1, (long)(request.Positions / BrandPositions.RowsPerResult)), request.Days, request.Seed, ct);
+            progress(string.Create(CultureInfo.InvariantCulture,
+                $"  extracted_positions       {positions.Positions,12:N0} new ({positions.Results:N0} collector results of {positions.Brands} brands)"));
+        }
+
         // Fresh statistics, so the backfill and parity that usually follow plan well.
         await connection.ExecuteAsync(new CommandDefinition(
-            "ANALYZE blog_attribution_events, blog_article_saves, blog_article_metrics, blog_listing_links, cuft_click_tracking",
+            "ANALYZE blog_attribution_events, blog_article_saves, blog_article_metrics, blog_listing_links, cuft_click_tracking, extracted_positions, brand_competitors",
             commandTimeout: 0, cancellationToken: ct));
-        return new DemoDataResult(run, events, saves, metrics.Inserted, metrics.Updated, links, clicks, qualified, eventsElapsed, total.Elapsed);
+        return new DemoDataResult(run, events, saves, metrics.Inserted, metrics.Updated, links, clicks, qualified, eventsElapsed, total.Elapsed, positions);
     }
 
     private async Task<(long Events, TimeSpan Elapsed)> AttributionEventsAsync(

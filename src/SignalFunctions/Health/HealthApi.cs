@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using SignalFunctions.Brands;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Health;
@@ -19,10 +20,15 @@ public static class HealthApi
 
     public sealed record MigrationHealth(SideHealth Legacy, SideHealth New, long? RepairPending);
 
-    public sealed record HealthReport(string Status, DatabaseHealth Database, FlagHealth Flags, IReadOnlyDictionary<string, MigrationHealth> Migrations);
+    /// <summary>Reads compared with the other side in shadow and live (a sampled share), and how many differed.</summary>
+    public sealed record ReadComparison(long Compared, long Mismatches, string? LastMismatch, DateTimeOffset? LastMismatchAt);
+
+    public sealed record HealthReport(
+        string Status, DatabaseHealth Database, FlagHealth Flags, IReadOnlyDictionary<string, MigrationHealth> Migrations,
+        IReadOnlyDictionary<string, ReadComparison> ReadComparisons);
 
     public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> Get(
-        NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, CancellationToken ct)
+        NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, ShadowReads shadowReads, CancellationToken ct)
     {
         DatabaseHealth database;
         Dictionary<string, long>? pending = null;
@@ -55,7 +61,9 @@ public static class HealthApi
 
         var healthy = database.Reachable && snapshot is not null;
         var anyFailures = migrations.Values.Any(m => m.Legacy.WriteFailures + m.New.WriteFailures > 0 || m.RepairPending > 0);
-        var report = new HealthReport(healthy ? (anyFailures ? "degraded" : "healthy") : "unhealthy", database, flagHealth, migrations);
+        var comparisons = shadowReads.All.ToDictionary(c => c.Key, c => new ReadComparison(
+            Interlocked.Read(ref c.Value.Compared), Interlocked.Read(ref c.Value.Mismatches), c.Value.LastMismatch, c.Value.LastMismatchAt));
+        var report = new HealthReport(healthy ? (anyFailures ? "degraded" : "healthy") : "unhealthy", database, flagHealth, migrations, comparisons);
         return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -151,10 +151,11 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         // makes that DELETE wait for the batch (and skips a row whose delete is in flight);
         // updates are not held up, and their trigger's upsert already meets the batch on the key.
         var holdAgainstDeletes = m.InstallCaptureSql is null ? "" : "FOR KEY SHARE OF s";
+        var steps = string.Concat(m.CopyBatchSteps.Select(step => $"{step.Name} AS (\n{step.Sql}\n), "));
         return $"""
             WITH batch AS (
               SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
-            ), copied AS (
+            ), {steps}copied AS (
               {m.CopyBatchSql}
             )
             SELECT (SELECT b.{m.Key}::text FROM batch b ORDER BY b.{m.Key} DESC LIMIT 1) AS LastKey,

@@ -39,6 +39,10 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        if (await Archive.ArchivedAsAsync(connection, tx, m.Name, ct) is { } archived)
+        {
+            throw new CutoverRefusedException($"{m.Name} was cleaned up: the old table is {archived}, without indexes; a rollback is no longer possible.");
+        }
         var deleted = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM cutovers WHERE migration = @Name", m, tx, cancellationToken: ct));
         if (deleted == 0)

@@ -3,6 +3,9 @@ namespace SignalFunctions.Migrations;
 /// <summary>A SQL statement counting violations of one rule; errors block the stage gate, warnings are reported.</summary>
 public sealed record ValidationRule(string Name, RuleSeverity Severity, string CountSql, string Description);
 
+/// <summary>One data-modifying statement of a fan-out copy, run as the CTE <paramref name="Name"/>.</summary>
+public sealed record CopyStep(string Name, string Sql);
+
 public enum RuleSeverity
 {
     Warning,
@@ -41,6 +44,15 @@ public sealed record DataMigration
     /// CONFLICT DO NOTHING RETURNING 1.
     /// </summary>
     public required string CopyBatchSql { get; init; }
+
+    /// <summary>
+    /// For a source row that fans out to several tables: data-modifying statements the backfill runs
+    /// before <see cref="CopyBatchSql"/>, in the same statement, as CTEs named by their
+    /// <see cref="CopyStep.Name"/>. Each may read <c>batch</c> and the RETURNING rows of the steps
+    /// before it (a child table's INSERT joins its parent's returned ids); CopyBatchSql then returns
+    /// one row per source row copied, e.g. <c>SELECT 1 FROM facts</c>. Empty for one target table.
+    /// </summary>
+    public IReadOnlyList<CopyStep> CopyBatchSteps { get; init; } = [];
 
     /// <summary>Which source rows belong to the migration (a WHERE condition on s); null for all.</summary>
     public string? SourceFilter { get; init; }

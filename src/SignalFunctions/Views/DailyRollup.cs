@@ -77,7 +77,8 @@ public sealed partial class DailyRollup(NpgsqlDataSource dataSource, IOptions<Vi
     public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
     {
         var refresh = await services.GetRequiredService<DailyRollup>().RefreshAsync(full: false, ct);
-        return new TimerOutcome([$"RefreshViews {refresh.Summary}"]);
+        var brands = await services.GetRequiredService<Brands.BrandDailyMetrics>().RefreshAsync(ct);
+        return new TimerOutcome([$"RefreshViews {refresh.Summary}", $"RefreshViews {brands}"]);
     }
 
     public async Task<RollupRefresh> RefreshAsync(bool full, CancellationToken ct)

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Dapper;
+using Npgsql;
+using SignalFunctions.Migrations;
+
+namespace SignalFunctions.Brands;
+
+/// <summary>One brand, collector and UTC day of the dashboard, as both sides compute it.</summary>
+public sealed record BrandDay(
+    DateOnly MetricDate, string CollectorType, decimal? AvgVisibility, decimal? AvgShare, long PresenceCount, long TotalResponses,
+    decimal? AvgSentiment, long PositiveCount, long NegativeCount, long NeutralCount, DateTime FirstResponse, DateTime LastResponse);
+
+/// <summary>
+/// The dashboard's daily brand metrics, from either side of brand-metrics: the legacy query
+/// aggregates the brand rows of extracted_positions at read time; the new one reads the
+/// pre-aggregated mv_brand_daily_metrics (0009_brand_metrics.sql), refreshed CONCURRENTLY by the
+/// RefreshViews timer, so readers are never blocked and see it as of its last refresh.
+/// </summary>
+public sealed partial class BrandDailyMetrics(NpgsqlDataSource dataSource, ILogger<BrandDailyMetrics> logger)
+{
+    public const string ViewName = "mv_brand_daily_metrics";
+
+    // Averages rounded alike on both sides, so equal inputs give equal answers.
+    private const string Columns = """
+        metric_date AS MetricDate, collector_type AS CollectorType, round(avg_visibility, 4) AS AvgVisibility,
+        round(avg_share, 4) AS AvgShare, presence_count AS PresenceCount, total_responses AS TotalResponses,
+        round(avg_sentiment, 4) AS AvgSentiment, positive_count AS PositiveCount, negative_count AS NegativeCount,
+        neutral_count AS NeutralCount, first_response AS FirstResponse, last_response AS LastResponse
+        """;
+
+    /// <summary>The plan's "current" query: the brand rows aggregated per day and collector at read time.</summary>
+    public const string LegacySql = $"""
+        SELECT {Columns}
+          FROM (SELECT (processed_at AT TIME ZONE 'UTC')::date AS metric_date, collector_type,
+                       avg(visibility_index) AS avg_visibility, avg(share_of_answers_brand) AS avg_share,
+                       count(*) FILTER (WHERE has_brand_presence) AS presence_count, count(*) AS total_responses,
+                       avg(sentiment_score) AS avg_sentiment,
+                       count(*) FILTER (WHERE sentiment_label = 'POSITIVE') AS positive_count,
+                       count(*) FILTER (WHERE sentiment_label = 'NEGATIVE') AS negative_count,
+                       count(*) FILTER (WHERE sentiment_label = 'NEUTRAL') AS neutral_count,
+                       min(processed_at) AS first_response, max(processed_at) AS last_response
+                  FROM extracted_positions
+                 WHERE brand_id = @brand AND competitor_name IS NULL
+                   AND processed_at >= @from::date::timestamp AT TIME ZONE 'UTC'
+                   AND processed_at < (@to::date + 1)::timestamp AT TIME ZONE 'UTC'
+                   AND (@collector::text IS NULL OR collector_type = @collector)
+                 GROUP BY 1, 2) d
+         ORDER BY metric_date, collector_type
+        """;
+
+    public const string NewSql = $"""
+        SELECT {Columns}
+          FROM mv_brand_daily_metrics
+         WHERE brand_id = @brand AND metric_date BETWEEN @from::date AND @to::date
+           AND (@collector::text IS NULL OR collector_type = @collector)
+         ORDER BY metric_date, collector_type
+        """;
+
+    public static async Task<IReadOnlyList<BrandDay>> ReadAsync(
+        NpgsqlConnection connection, bool fromView, Guid brand, DateOnly from, DateOnly to, string? collector, CancellationToken ct) =>
+        (await connection.QueryAsync<BrandDay>(new CommandDefinition(fromView ? NewSql : LegacySql, new
+        {
+            brand,
+            from = from.ToDateTime(TimeOnly.MinValue),
+            to = to.ToDateTime(TimeOnly.MinValue),
+            collector,
+        }, cancellationToken: ct))).ToList();
+
+    /// <summary>When the view was last refreshed (null: never since the schema was made).</summary>
+    public static async Task<DateTime?> RefreshedAtAsync(NpgsqlConnection connection, CancellationToken ct) =>
+        await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+            "SELECT refreshed_at FROM view_refreshes WHERE view_name = @view", new { view = ViewName }, cancellationToken: ct)) is { } at
+            ? DateTime.SpecifyKind(at, DateTimeKind.Utc)
+            : null;
+
+    /// <summary>REFRESH … CONCURRENTLY: computes aside and applies the difference; readers see the old rows until it commits.</summary>
+    public async Task<string> RefreshAsync(CancellationToken ct)
+    {
+        var watch = Stopwatch.StartNew();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var jobLock = await JobLock.TryTakeAsync(connection, "refresh-views", ViewName, ct);
+        if (jobLock is null)
+        {
+            return $"{ViewName}: skipped, another refresh holds the lock";
+        }
+        await connection.ExecuteAsync(new CommandDefinition($"REFRESH MATERIALIZED VIEW CONCURRENTLY {ViewName}", commandTimeout: 0, cancellationToken: ct));
+        var rows = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"UPDATE view_refreshes SET refreshed_at = now(), last_summary = 'refreshed' WHERE view_name = @view RETURNING (SELECT count(*) FROM {ViewName})",
+            new { view = ViewName }, cancellationToken: ct));
+        var summary = $"{ViewName}: refreshed concurrently, {rows:N0} rows, in {watch.Elapsed.TotalMilliseconds:0} ms";
+        LogRefreshed(summary);
+        return summary;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed {Summary}")]
+    private partial void LogRefreshed(string summary);
+}
