@@ -34,6 +34,7 @@ public static class AppSetup
         services.AddSingleton<Parity>();
         services.AddSingleton<StageControl>();
         services.AddSingleton<Cutover>();
+        services.AddSingleton<MigrationReset>();
         services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DailyRollup>();
         return services;

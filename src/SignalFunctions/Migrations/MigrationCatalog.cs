@@ -12,6 +12,7 @@ public static class MigrationCatalog
         SignalEmbedsMigration.Declaration,
         SignalSavesMigration.Declaration,
         ClickEventsMigration.Declaration,
+        IntelligenceEventsMigration.Declaration,
     ];
 
     public static DataMigration? Find(string name) => All.FirstOrDefault(m => m.Name == name);
