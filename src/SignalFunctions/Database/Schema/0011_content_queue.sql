@@ -102,3 +102,6 @@ END
 $$;
 
 INSERT INTO stage_flags (migration, stage) VALUES ('content-queue', 'off') ON CONFLICT DO NOTHING;
+
+-- /api/health counts each side's recent write errors on every call.
+CREATE INDEX repair_entries_created ON repair_entries (created_at);
