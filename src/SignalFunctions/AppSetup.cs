@@ -36,6 +36,7 @@ public static class AppSetup
         services.AddSingleton<StageControl>();
         services.AddSingleton<Cutover>();
         services.AddSingleton<Archive>();
+        services.AddSingleton<MigrationReset>();
         services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DailyRollup>();
         services.AddSingleton<BrandDailyMetrics>();

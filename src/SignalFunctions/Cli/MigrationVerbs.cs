@@ -4,10 +4,10 @@ using SignalFunctions.Migrations;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>The engine's verbs: backfill, parity, cutover, rollback.</summary>
+/// <summary>The engine's verbs: backfill, parity, cutover, rollback, reset.</summary>
 public static class MigrationVerbs
 {
-    public static IEnumerable<Command> Commands() => [Backfill(), Parity(), Cutover(), Rollback(), Cleanup()];
+    public static IEnumerable<Command> Commands() => [Backfill(), Parity(), Cutover(), Rollback(), Cleanup(), Reset()];
 
     private static Argument<string> DeclaredMigration()
     {
@@ -96,6 +96,32 @@ public static class MigrationVerbs
         var migration = DeclaredMigration();
         var command = new Command("rollback", "Undo a cut-over exactly: bring the backup up to date from the new table, drop the view, restore the old table's name. One transaction.") { migration };
         command.SetAction(async (parsed, ct) => await RunCutoverAsync(parsed.GetValue(migration)!, (c, m) => c.RollBackAsync(m, ct), ct));
+        return command;
+    }
+
+    private static Command Reset()
+    {
+        var migration = DeclaredMigration();
+        var command = new Command("reset", """
+            Redo a backfill from scratch: empty what the backfill and the capture put on the new side
+            (rows that live only there stay), and clear the backfill checkpoint and the parity history.
+            Only up to shadow (from live on the new side is read), and only for a migration whose
+            declaration says what its new side is. One transaction.
+            """) { migration };
+        command.SetAction(async (parsed, ct) =>
+        {
+            await using var services = await OpsCli.ServicesAsync(ct);
+            try
+            {
+                Console.WriteLine(await services.GetRequiredService<MigrationReset>().ResetAsync(MigrationCatalog.Find(parsed.GetValue(migration)!)!, ct));
+                return 0;
+            }
+            catch (ResetRefusedException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
+        });
         return command;
     }
 

@@ -3,11 +3,18 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using SignalFunctions.Brands;
+using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Health;
 
-/// <summary>GET /api/health: is the database there, how old are the flags, which side is failing.</summary>
+/// <summary>
+/// GET /api/health: is the database there, how old are the flags, and for each side of every
+/// migration whether its tables answer, its recent write errors, and how old its parity report is.
+/// The blue-green plan's rule, "old system down is critical, new system down is a warning", read as
+/// the side writes rely on: the authoritative side down is critical, the other a warning (writes
+/// carry on, repair catches up). Tables outside writers fill rely on the old side until the cut-over.
+/// </summary>
 public static class HealthApi
 {
     public sealed record DatabaseHealth(bool Reachable, double? LatencyMs, string? Error);
@@ -16,9 +23,15 @@ public static class HealthApi
 
     public sealed record StageHealth(string Stage, int Percent, long Version);
 
-    public sealed record SideHealth(long WriteFailures, string? LastError, DateTimeOffset? LastFailureAt);
+    /// <param name="WriteFailures">This instance's failed writes to the side since it started.</param>
+    /// <param name="Reachable">Whether every table of the side exists and can be read; null when the database is not.</param>
+    /// <param name="Unreachable">The side's tables that cannot be read.</param>
+    /// <param name="RecentErrors">Failed writes to the side queued for repair in the last 15 minutes, by any writer (capture triggers too).</param>
+    public sealed record SideHealth(
+        long WriteFailures, string? LastError, DateTimeOffset? LastFailureAt, bool? Reachable, IReadOnlyList<string> Unreachable, long? RecentErrors);
 
-    public sealed record MigrationHealth(SideHealth Legacy, SideHealth New, long? RepairPending);
+    /// <param name="Level">ok, warning (the secondary side is down) or critical (the authoritative side is).</param>
+    public sealed record MigrationHealth(SideHealth Legacy, SideHealth New, long? RepairPending, double? ParityAgeSeconds, string Level);
 
     /// <summary>Reads compared with the other side in shadow and live (a sampled share), and how many differed.</summary>
     public sealed record ReadComparison(long Compared, long Mismatches, string? LastMismatch, DateTimeOffset? LastMismatchAt);
@@ -32,6 +45,7 @@ public static class HealthApi
     {
         DatabaseHealth database;
         Dictionary<string, long>? pending = null;
+        SideFacts? facts = null;
         var watch = Stopwatch.StartNew();
         try
         {
@@ -43,6 +57,7 @@ public static class HealthApi
                     cancellationToken: timeout.Token)))
                 .ToDictionary(r => r.Migration, r => r.Count);
             database = new DatabaseHealth(true, Math.Round(watch.Elapsed.TotalMilliseconds, 1), null);
+            facts = await SideFacts.ReadAsync(connection, timeout.Token);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -55,18 +70,60 @@ public static class HealthApi
             snapshot?.Flags.ToDictionary(f => f.Key, f => new StageHealth(f.Value.Stage.Name(), f.Value.Percent, f.Value.Version))
             ?? new Dictionary<string, StageHealth>());
 
-        var migrations = KnownMigrations.Names.ToDictionary(m => m, m => new MigrationHealth(
-            Side(writes.For(m, Stages.Side.Legacy)), Side(writes.For(m, Stages.Side.New)),
-            pending is null ? null : pending.GetValueOrDefault(m)));
+        var migrations = KnownMigrations.Names.ToDictionary(m => m, m =>
+        {
+            var legacy = Side(m, Stages.Side.Legacy, writes, facts);
+            var fresh = Side(m, Stages.Side.New, writes, facts);
+            var authoritative = Authoritative(m, snapshot);
+            var (main, other) = authoritative == Stages.Side.Legacy ? (legacy, fresh) : (fresh, legacy);
+            var level = main.Reachable == false ? "critical" : other.Reachable == false ? "warning" : "ok";
+            return new MigrationHealth(legacy, fresh, pending?.GetValueOrDefault(m), facts?.ParityAge(m), level);
+        });
 
-        var healthy = database.Reachable && snapshot is not null;
-        var anyFailures = migrations.Values.Any(m => m.Legacy.WriteFailures + m.New.WriteFailures > 0 || m.RepairPending > 0);
+        var healthy = database.Reachable && snapshot is not null && migrations.Values.All(m => m.Level != "critical");
+        var anyFailures = migrations.Values.Any(m => m.Legacy.WriteFailures + m.New.WriteFailures > 0 || m.RepairPending > 0 || m.Level != "ok");
         var comparisons = shadowReads.All.ToDictionary(c => c.Key, c => new ReadComparison(
             Interlocked.Read(ref c.Value.Compared), Interlocked.Read(ref c.Value.Mismatches), c.Value.LastMismatch, c.Value.LastMismatchAt));
         var report = new HealthReport(healthy ? (anyFailures ? "degraded" : "healthy") : "unhealthy", database, flagHealth, migrations, comparisons);
         return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static SideHealth Side(WriteHealth.SideCounters counters) =>
-        new(Interlocked.Read(ref counters.Failures), counters.LastError, counters.LastFailureAt);
+    private static Stages.Side Authoritative(string migration, FlagSnapshot? snapshot) =>
+        MigrationCatalog.Find(migration)?.InstallCaptureSql is not null || snapshot is null || !snapshot.Flags.TryGetValue(migration, out var flag)
+            ? Stages.Side.Legacy
+            : flag.Stage.WritePlan().Authoritative;
+
+    private static SideHealth Side(string migration, Stages.Side side, WriteHealth writes, SideFacts? facts)
+    {
+        var counters = writes.For(migration, side);
+        var tables = MigrationCatalog.Find(migration)?.TablesOf(side) ?? [];
+        var unreachable = facts is null ? [] : tables.Where(t => !facts.Readable.GetValueOrDefault(t)).ToList();
+        return new SideHealth(Interlocked.Read(ref counters.Failures), counters.LastError, counters.LastFailureAt,
+            facts is null ? null : unreachable.Count == 0, unreachable, facts?.RecentErrors.GetValueOrDefault((migration, side.Name())));
+    }
+
+    /// <summary>What the database says about every migration's sides, in three queries for all of them.</summary>
+    private sealed record SideFacts(
+        IReadOnlyDictionary<string, bool> Readable, IReadOnlyDictionary<(string, string), long> RecentErrors, IReadOnlyDictionary<string, double> ParityAges)
+    {
+        public double? ParityAge(string migration) => ParityAges.TryGetValue(migration, out var age) ? Math.Round(age, 1) : null;
+
+        public static async Task<SideFacts> ReadAsync(NpgsqlConnection connection, CancellationToken ct)
+        {
+            var tables = MigrationCatalog.All.SelectMany(m => m.TablesOf(Stages.Side.Legacy).Concat(m.TablesOf(Stages.Side.New))).Distinct().ToArray();
+            // A table that was dropped or renamed, or that this role may no longer read, is down.
+            var readable = (await connection.QueryAsync<(string Table, bool Readable)>(new CommandDefinition("""
+                SELECT t, coalesce(to_regclass(t) IS NOT NULL AND has_table_privilege(to_regclass(t), 'SELECT'), false)
+                  FROM unnest(@tables) AS t
+                """, new { tables }, cancellationToken: ct))).ToDictionary(r => r.Table, r => r.Readable);
+            var errors = (await connection.QueryAsync<(string Migration, string Side, long Count)>(new CommandDefinition("""
+                SELECT migration, target_side, count(*) FROM repair_entries
+                 WHERE created_at > now() - interval '15 minutes' GROUP BY 1, 2
+                """, cancellationToken: ct))).ToDictionary(r => (r.Migration, r.Side), r => r.Count);
+            var ages = (await connection.QueryAsync<(string Migration, double Age)>(new CommandDefinition("""
+                SELECT migration, extract(epoch FROM now() - max(finished_at))::float8 FROM parity_reports GROUP BY migration
+                """, cancellationToken: ct))).ToDictionary(r => r.Migration, r => r.Age);
+            return new SideFacts(readable, errors, ages);
+        }
+    }
 }

@@ -105,6 +105,21 @@ public sealed record DataMigration
     /// <summary>Undoes <see cref="CutoverSql"/> exactly, first bringing the backup up to date from the target.</summary>
     public required string RollbackSql { get; init; }
 
+    /// <summary>
+    /// Empties the new side of what the backfill and the capture put there (rows that live only on
+    /// the new side stay), so `reset` can redo the backfill from scratch before the new side is
+    /// read; null when the declaration cannot tell them apart, and reset refuses.
+    /// </summary>
+    public string? ResetSql { get; init; }
+
+    /// <summary>Every table of the old side, for health; just <see cref="Source"/> unless declared.</summary>
+    public IReadOnlyList<string>? LegacyTables { get; init; }
+
+    /// <summary>Every table of the new side, for health; just <see cref="Target"/> unless declared.</summary>
+    public IReadOnlyList<string>? NewTables { get; init; }
+
+    public IReadOnlyList<string> TablesOf(Stages.Side side) => side == Stages.Side.Legacy ? LegacyTables ?? [Source] : NewTables ?? [Target];
+
     /// <summary>What <see cref="CutoverSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
     public string? CutoverSummary { get; init; }
 

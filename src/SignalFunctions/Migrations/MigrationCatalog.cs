@@ -13,6 +13,8 @@ public static class MigrationCatalog
         SignalSavesMigration.Declaration,
         ClickEventsMigration.Declaration,
         BrandMetricsMigration.Declaration,
+        IntelligenceEventsMigration.Declaration,
+        ContentQueueMigration.Declaration,
     ];
 
     public static DataMigration? Find(string name) => All.FirstOrDefault(m => m.Name == name);

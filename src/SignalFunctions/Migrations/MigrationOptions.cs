@@ -59,6 +59,10 @@ public sealed class MigrationOptions
     [Range(1, 100_000)]
     public int ParityKeyListLimit { get; set; } = 1000;
 
+    /// <summary>How many days back intelligence-events derives campaigns from (the plan's 90-day backfill); SQL reads it as @intelligenceWindowDays.</summary>
+    [Range(1, 36_500)]
+    public int IntelligenceWindowDays { get; set; } = 90;
+
     public const string MaxEventsPerClickArgument = "maxEventsPerClick";
 
     /// <summary>
@@ -75,6 +79,7 @@ public sealed class MigrationOptions
     public DynamicParameters ArgumentsWith(object? engineArguments)
     {
         var parameters = new DynamicParameters(SqlArguments);
+        parameters.Add("intelligenceWindowDays", IntelligenceWindowDays);
         if (engineArguments is not null)
         {
             parameters.AddDynamicParams(engineArguments);

@@ -70,7 +70,14 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         if (stage > Stage.Shadow)
         {
             var report = await Parity.LatestAsync(connection, migration, ct);
-            if (report is null || !report.Clean)
+            var errors = report?.Validation.Where(r => r.Severity == "error" && r.Violations > 0).ToList() ?? [];
+            if (errors.Count > 0)
+            {
+                // Repair cannot fix these: the operator must, so the gate names them.
+                failed.Add("the latest parity report has validation errors: " +
+                           string.Join(", ", errors.Select(r => $"{r.Name} ({r.Violations}: {r.Description})")));
+            }
+            if (report is null || !report.Equal)
             {
                 failed.Add($"the latest parity report is not clean (run './run.sh parity {migration}', then './run.sh repair {migration}')");
             }

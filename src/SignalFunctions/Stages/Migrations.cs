@@ -9,6 +9,8 @@ public static class KnownMigrations
     public const string SignalEmbeds = "signal-embeds";
     public const string SignalSaves = "signal-saves";
     public const string BrandMetrics = "brand-metrics";
+    public const string IntelligenceEvents = "intelligence-events";
+    public const string ContentQueue = "content-queue";
 
     public static readonly IReadOnlyDictionary<string, string> JourneyKeys = new Dictionary<string, string>
     {
@@ -18,5 +20,5 @@ public static class KnownMigrations
 
     /// <summary>Every migration with a stage flag (those this app ingests, and those written by others).</summary>
     public static readonly IReadOnlyList<string> Names =
-        [SignalEvents, SignalMetrics, SignalEmbeds, SignalSaves, ClickEvents, BrandMetrics];
+        [SignalEvents, SignalMetrics, SignalEmbeds, SignalSaves, ClickEvents, BrandMetrics, IntelligenceEvents, ContentQueue];
 }

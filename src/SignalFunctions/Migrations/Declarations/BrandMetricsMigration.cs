@@ -180,8 +180,9 @@ public static class BrandMetricsMigration
 
     private static readonly string Columns = string.Join(", ", LegacyColumns);
 
-    private static readonly (string Install, string Remove) Capture = StatementCapture.Declare(
-        KnownMigrations.BrandMetrics, Legacy, "collector_result_id", keys => TargetFromSource($"{keys}::bigint[]"), "DELETE FROM metric_facts");
+    private static readonly (string Install, string Remove) Capture = CaptureTrigger.Build(KnownMigrations.BrandMetrics, $"{Legacy}_capture",
+        [new CapturedTable(Legacy, rows => $"SELECT r.collector_result_id::text FROM {rows} r", OnTruncate: "DELETE FROM metric_facts")],
+        TargetFromSource("keys::bigint[]"));
 
     public static readonly DataMigration Declaration = new()
     {

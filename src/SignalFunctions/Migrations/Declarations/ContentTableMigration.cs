@@ -51,7 +51,9 @@ internal static class ContentTableMigration
             {updateTarget}
             """;
 
-        var capture = StatementCapture.Declare(name, source, "id", keys => TargetFromSource($"{keys}::uuid[]"), $"DELETE FROM {target} t WHERE {HasLegacyHome}");
+        var capture = CaptureTrigger.Build(name, $"{source}_capture",
+            [new CapturedTable(source, rows => $"SELECT r.id::text FROM {rows} r", OnTruncate: $"DELETE FROM {target} t WHERE {HasLegacyHome}")],
+            TargetFromSource("keys::uuid[]"));
 
         return new DataMigration
         {

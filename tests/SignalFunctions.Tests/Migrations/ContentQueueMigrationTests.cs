@@ -1,0 +1,200 @@
+using SignalFunctions.Migrations;
+using SignalFunctions.Migrations.Declarations;
+using SignalFunctions.Stages;
+using SignalFunctions.Tests.Infrastructure;
+
+namespace SignalFunctions.Tests.Migrations;
+
+/// <summary>
+/// content-queue (blue-green-dual-write-plan.md) on real rows: three legacy tables the bot writes,
+/// mirrored by the capture trigger from dual_write, compared per decision, repaired from the
+/// legacy side, gated by its rules, cut over to the plan's views and rolled back.
+/// </summary>
+public sealed class ContentQueueMigrationTests
+{
+    private static readonly DataMigration M = ContentQueueMigration.Declaration;
+
+    /// <summary>@rows decisions; two in three posted, and of those every other one measured (some counts not scraped yet).</summary>
+    public const string SeedSql = """
+        INSERT INTO content_metadata (decision_id, content, decision_type, status, generator_name, quality_score, scheduled_at, created_at, updated_at)
+        SELECT md5('decision' || i)::uuid, 'Post number ' || i, (ARRAY['single','thread','reply'])[1 + i % 3],
+               CASE WHEN i % 3 <> 0 THEN 'posted' ELSE 'queued' END, 'generator-' || (i % 5), (i % 1000) / 1000.0,
+               now() - make_interval(hours => i), now() - make_interval(hours => i + 1), now() - make_interval(hours => i)
+          FROM generate_series(1, @rows) AS i;
+        INSERT INTO posted_decisions (decision_id, tweet_id, content, posted_at)
+        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, 'Post number ' || i, now() - make_interval(hours => i)
+          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0;
+        INSERT INTO outcomes (decision_id, tweet_id, likes, retweets, replies, impressions, collected_at)
+        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, i % 50, CASE WHEN i % 4 <> 1 THEN i % 7 END, i % 3, 100 + i,
+               now() - make_interval(mins => i)
+          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0 AND i % 2 = 0;
+        """;
+
+    private static async Task<(TestDatabase Db, Engine Engine)> SeededAsync(int rows = 600)
+    {
+        var db = await TestDatabase.CreateAsync();
+        await db.ExecuteAsync(SeedSql, new { rows });
+        return (db, new Engine(db));
+    }
+
+    private static Task BehindTheTriggerAsync(TestDatabase db, string sql, object? args = null) => db.ExecuteAsync($"""
+        BEGIN;
+        SET LOCAL session_replication_role = replica;
+        {sql};
+        COMMIT;
+        """, args);
+
+    private static Task<long> CountAsync(TestDatabase db, string table) => db.ScalarAsync<long>($"SELECT count(*) FROM {table}");
+
+    private const string Triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_capture_%'";
+
+    [Fact]
+    public async Task Backfill_copies_all_three_tables_and_differences_in_any_are_found_and_repaired_from_the_legacy_side()
+    {
+        var (db, engine) = await SeededAsync();
+        await using var _ = db;
+        await engine.MoveAsync(M, Stage.DualWrite);
+
+        var run = await engine.BackfillAsync(M);
+
+        Assert.Equal((600L, 600L), (run.Progress.RowsScanned, run.Progress.RowsCopied));
+        Assert.Equal((600L, 400L, 200L), (await CountAsync(db, "content_queue"), await CountAsync(db, "posted_content"), await CountAsync(db, "engagement_metrics")));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM engagement_metrics WHERE retweets IS NULL"));
+        await engine.AssertCleanAsync(M);
+        await engine.MoveAsync(M, Stage.Shadow);
+
+        var ids = await db.QueryAsync<Guid>("SELECT decision_id FROM posted_decisions p WHERE EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = p.decision_id) ORDER BY 1 LIMIT 4");
+        await BehindTheTriggerAsync(db, "DELETE FROM posted_content WHERE decision_id = @id", new { id = ids[0] });
+        await BehindTheTriggerAsync(db, "UPDATE engagement_metrics SET likes = likes + 1 WHERE decision_id = @id", new { id = ids[1] });
+        await BehindTheTriggerAsync(db, "UPDATE content_metadata SET content = 'edited' WHERE decision_id = @id", new { id = ids[2] });
+        await BehindTheTriggerAsync(db, "DELETE FROM content_queue WHERE decision_id = @id", new { id = ids[3] });
+        var extra = Guid.NewGuid();
+        await BehindTheTriggerAsync(db, "INSERT INTO content_queue (decision_id, content) VALUES (@extra, 'stray')", new { extra });
+
+        var report = await engine.ParityAsync(M);
+
+        Assert.Equal([ids[3].ToString()], report.MissingKeys);
+        Assert.Equal([extra.ToString()], report.ExtraKeys);
+        Assert.Equal(ids.Take(3).Select(i => i.ToString()).Order(), report.DifferentKeys.Order());
+        Assert.Equal(5, (await engine.RepairAsync(M)).KeysFixed);
+        Assert.Equal("edited", await db.ScalarAsync<string>("SELECT content FROM content_queue WHERE decision_id = @id", new { id = ids[2] }));
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM posted_content WHERE decision_id = @id", new { id = ids[0] }));
+        await engine.AssertCleanAsync(M);
+    }
+
+    [Fact]
+    public async Task The_bots_inserts_updates_and_deletes_on_all_three_tables_are_mirrored_in_their_transaction()
+    {
+        var (db, engine) = await SeededAsync(60);
+        await using var _ = db;
+        await engine.MoveAsync(M, Stage.DualWrite);
+        Assert.Equal(12L, await db.ScalarAsync<long>(Triggers));
+        await engine.BackfillAsync(M);
+        var id = Guid.NewGuid();
+
+        // The plan's flow: generate, post, scrape; then a re-scrape, and a rolled-back writer.
+        await db.ExecuteAsync("INSERT INTO content_metadata (decision_id, content) VALUES (@id, 'fresh take')", new { id });
+        await db.ExecuteAsync("""
+            INSERT INTO posted_decisions (decision_id, tweet_id, content) VALUES (@id, '42', 'fresh take');
+            UPDATE content_metadata SET status = 'posted', updated_at = now() WHERE decision_id = @id;
+            INSERT INTO outcomes (decision_id, tweet_id, likes) VALUES (@id, '42', 3);
+            """, new { id });
+        await db.ExecuteAsync("UPDATE outcomes SET likes = likes + 10, impressions = 500 WHERE decision_id = @id", new { id });
+        await db.ExecuteAsync("BEGIN; INSERT INTO content_metadata (content) VALUES ('never'); ROLLBACK;");
+
+        Assert.Equal("posted", await db.ScalarAsync<string>("SELECT status FROM content_queue WHERE decision_id = @id", new { id }));
+        Assert.Equal("42", await db.ScalarAsync<string>("SELECT tweet_id FROM posted_content WHERE decision_id = @id", new { id }));
+        Assert.Equal((13, 0, 500), Assert.Single(await db.QueryAsync<(int, int, int)>("SELECT likes, retweets, impressions FROM engagement_metrics WHERE decision_id = @id", new { id })));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM content_queue WHERE content = 'never'"));
+        await engine.AssertCleanAsync(M);
+
+        await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = @id; DELETE FROM posted_decisions WHERE decision_id = @id; DELETE FROM content_metadata WHERE decision_id = @id", new { id });
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT (SELECT count(*) FROM content_queue WHERE decision_id = @id) + (SELECT count(*) FROM posted_content WHERE decision_id = @id) + (SELECT count(*) FROM engagement_metrics WHERE decision_id = @id)", new { id }));
+        await db.ExecuteAsync("TRUNCATE outcomes");
+        Assert.Equal(0L, await CountAsync(db, "engagement_metrics"));
+        await engine.AssertCleanAsync(M);
+    }
+
+    [Fact]
+    public async Task Rules_fire_on_bad_rows_an_error_blocks_the_gate_and_reset_redoes_the_backfill_up_to_shadow()
+    {
+        var (db, engine) = await SeededAsync(120);
+        await using var _ = db;
+        await engine.MoveAsync(M, Stage.DualWrite);
+        await engine.BackfillAsync(M);
+        await engine.MoveAsync(M, Stage.Shadow);
+        var queued = await db.ScalarAsync<Guid>("SELECT decision_id FROM content_metadata WHERE status = 'queued' LIMIT 1");
+        await db.ExecuteAsync("INSERT INTO posted_decisions (decision_id, tweet_id, content) VALUES (@queued, '7', 'dup')", new { queued });
+        await db.ExecuteAsync("UPDATE outcomes SET likes = -1 WHERE decision_id = (SELECT min(decision_id::text)::uuid FROM outcomes)");
+
+        var report = await engine.ParityAsync(M);
+
+        Assert.True(report.Equal);
+        Assert.Equal(1, report.Validation.Single(r => r.Name == "posted_but_not_marked_posted").Violations);
+        Assert.Equal(1, report.Validation.Single(r => r.Name == "negative_engagement").Violations);
+        var gate = await engine.StageAsync(M, Stage.Live);
+        Assert.Contains("posted_but_not_marked_posted (1", Assert.Single(gate.FailedGates), StringComparison.Ordinal);
+
+        await db.ExecuteAsync("UPDATE content_metadata SET status = 'posted' WHERE decision_id = @queued", new { queued });
+        var reset = await OpsCommand.RunAsync(db.ConnectionString, "reset", M.Name);
+        Assert.True(reset.Exit == 0, reset.Err);
+        Assert.Equal(0L, await CountAsync(db, "content_queue") + await CountAsync(db, "posted_content") + await CountAsync(db, "engagement_metrics"));
+        Assert.Equal(12L, await db.ScalarAsync<long>(Triggers));
+        await engine.BackfillAsync(M);
+        await engine.AssertCleanAsync(M);
+        await engine.MoveAsync(M, Stage.Live);
+        var refused = await OpsCommand.RunAsync(db.ConnectionString, "reset", M.Name);
+        Assert.Equal(1, refused.Exit);
+        Assert.NotEqual(0L, await CountAsync(db, "content_queue"));
+    }
+
+    [Fact]
+    public async Task Off_to_complete_cut_over_to_the_plans_views_and_back_keeps_every_row()
+    {
+        var (db, engine) = await SeededAsync(300);
+        await using var _ = db;
+        const string OldQuery = """
+            SELECT count(*) || '/' || sum(o.likes) FROM content_metadata c JOIN posted_decisions p USING (decision_id)
+              LEFT JOIN outcomes o USING (decision_id) WHERE c.status = 'posted'
+            """;
+        const string Columns = "SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, ordinal_position) FROM information_schema.columns WHERE table_name IN ('content_metadata', 'posted_decisions', 'outcomes')";
+        var columns = await db.ScalarAsync<string>(Columns);
+
+        await engine.MoveAsync(M, Stage.DualWrite);
+        await engine.BackfillAsync(M);
+        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.AssertCleanAsync(M);
+            await engine.MoveAsync(M, stage);
+        }
+        await db.ExecuteAsync("UPDATE outcomes SET likes = coalesce(likes, 0)");
+        var answer = await db.ScalarAsync<string>(OldQuery);
+
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+
+        Assert.Equal("v,v,v", await db.ScalarAsync<string>("SELECT string_agg(relkind::text, ',') FROM pg_class WHERE relname IN ('content_metadata', 'posted_decisions', 'outcomes')"));
+        Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+        Assert.Equal(columns, await db.ScalarAsync<string>(Columns));
+        Assert.Equal(answer, await db.ScalarAsync<string>(OldQuery));
+        // The bot keeps writing the old names; the views take it to the new tables.
+        var id = Guid.NewGuid();
+        await db.ExecuteAsync("""
+            INSERT INTO content_metadata (decision_id, content, decision_type, status) VALUES (@id, 'via view', 'single', 'posted');
+            INSERT INTO posted_decisions (decision_id, tweet_id, content) VALUES (@id, '99', 'via view');
+            """, new { id });
+        Assert.Equal("99", await db.ScalarAsync<string>("SELECT tweet_id FROM posted_content WHERE decision_id = @id", new { id }));
+
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+
+        Assert.Equal("r,r,r", await db.ScalarAsync<string>("SELECT string_agg(relkind::text, ',') FROM pg_class WHERE relname IN ('content_metadata', 'posted_decisions', 'outcomes')"));
+        Assert.Equal(12L, await db.ScalarAsync<long>(Triggers));
+        Assert.Equal("via view", await db.ScalarAsync<string>("SELECT content FROM content_metadata WHERE decision_id = @id", new { id }));
+        Assert.Equal(columns, await db.ScalarAsync<string>(Columns));
+        await engine.AssertCleanAsync(M);
+        foreach (var stage in new[] { Stage.Rampdown, Stage.Live, Stage.Shadow, Stage.DualWrite, Stage.Off })
+        {
+            await engine.MoveAsync(M, stage);
+        }
+        Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+    }
+}
