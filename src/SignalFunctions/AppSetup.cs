@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Database;
 using SignalFunctions.Flags.AppConfiguration;
+using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
@@ -36,6 +37,8 @@ public static class AppSetup
         services.AddSingleton<Cutover>();
         services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DailyRollup>();
+        services.AddOptions<GuardOptions>().BindConfiguration("Guard").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<StageGuard>();
         return services;
     }
 
@@ -52,6 +55,8 @@ public static class AppSetup
         services.AddSingleton<SignalEventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
         services.AddSingleton<ClickWriter>();
+        services.AddSingleton<IngestMeter>();
+        services.AddHostedService<GuardWindowFlusher>();
         services.AddIngestProtection();
         return builder;
     }
