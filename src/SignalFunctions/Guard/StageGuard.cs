@@ -150,7 +150,15 @@ public sealed partial class StageGuard(
 
     private sealed record ParityRow(long Id, long RowsCompared, long Missing);
 
-    private sealed record WindowRow(long Requests, long ServerErrors, long SecondaryWrites, long SecondaryFailures, long[] LatencyBuckets);
+    // Properties rather than a constructor: Dapper matches constructors by field type, and an array column's is System.Array.
+    private sealed class WindowRow
+    {
+        public long Requests { get; init; }
+        public long ServerErrors { get; init; }
+        public long SecondaryWrites { get; init; }
+        public long SecondaryFailures { get; init; }
+        public long[] LatencyBuckets { get; init; } = [];
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Guard stepped {Migration} back from {From} to {To} ({Rule}): {Reason}")]
     private partial void LogSteppedBack(string migration, string from, string to, string rule, string reason);
