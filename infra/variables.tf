@@ -40,6 +40,7 @@ variable "timer_schedules" {
     ParitySchedule       = "0 */15 * * * *"
     RepairSchedule       = "0 */1 * * * *"
     RefreshViewsSchedule = "0 */5 * * * *"
+    GuardSchedule        = "0 */1 * * * *"
   }
 }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SignalFunctions.Brands;
 using SignalFunctions.Database;
 using SignalFunctions.Flags.AppConfiguration;
+using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
@@ -43,6 +44,8 @@ public static class AppSetup
         services.AddOptions<ReadOptions>().BindConfiguration(ReadOptions.Section)
             .Configure<IConfiguration>(ReadOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReadOptions>, ReadOptions.Validator>();
+        services.AddOptions<GuardOptions>().BindConfiguration("Guard").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<StageGuard>();
         return services;
     }
 
@@ -60,6 +63,8 @@ public static class AppSetup
         services.AddSingleton<SignalEventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
         services.AddSingleton<ClickWriter>();
+        services.AddSingleton<IngestMeter>();
+        services.AddHostedService<GuardWindowFlusher>();
         services.AddIngestProtection();
         return builder;
     }

@@ -1,4 +1,5 @@
 using SignalFunctions.Brands;
+using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Hosting;
 using SignalFunctions.Ingest;
@@ -35,6 +36,7 @@ public static class Functions
         new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),
         new TimerFunction("Repair", "0 */1 * * * *", RepairJob.RunTimerAsync),
         new TimerFunction("RefreshViews", "0 */5 * * * *", DailyRollup.RunTimerAsync),
+        new TimerFunction("Guard", "0 */1 * * * *", StageGuard.RunTimerAsync),
     ];
 
     public static IEnumerable<HttpFunction> Http => All.OfType<HttpFunction>();

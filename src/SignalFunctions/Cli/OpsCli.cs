@@ -73,6 +73,7 @@ public static class OpsCli
         root.Subcommands.Add(StageVerb.Command());
         root.Subcommands.Add(DbVerb.Command());
         root.Subcommands.Add(RepairVerb.Command());
+        root.Subcommands.Add(GuardVerb.Command());
         foreach (var command in MigrationVerbs.Commands())
         {
             root.Subcommands.Add(command);

@@ -6,13 +6,13 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity and repair queue.</summary>
+/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity, repair queue and the guard's steps back.</summary>
 public static class StatusVerb
 {
     public static Command Command()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON for machines instead of a table." };
-        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity and repair queue.") { json };
+        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity, repair queue and the guard's recent steps back.") { json };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
@@ -50,6 +50,16 @@ public static class StatusVerb
             if (states.Any(s => s.CutOver))
             {
                 Console.WriteLine("* cut over: the old table's name is a view over the new table");
+            }
+            var stepsBack = states.SelectMany(s => s.GuardActions.Select(a => (s.Migration, Action: a))).OrderByDescending(g => g.Action.ActedAt).ToList();
+            if (stepsBack.Count > 0)
+            {
+                Console.WriteLine();
+                Console.WriteLine("GUARD STEPS BACK (latest first)");
+                foreach (var (migration, a) in stepsBack)
+                {
+                    Console.WriteLine($"{a.ActedAt:yyyy-MM-dd HH:mm:ss}  {migration,-16}{a.FromStage} -> {a.ToStage}  {a.Rule}: {a.Reason}");
+                }
             }
             return 0;
         });

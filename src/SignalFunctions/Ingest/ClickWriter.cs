@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Stages;
 
@@ -21,6 +22,7 @@ public sealed partial class ClickWriter(
     NpgsqlDataSource dataSource,
     FlagState flags,
     WriteHealth health,
+    IngestMeter meter,
     IOptions<ClickOptions> options,
     TimeProvider clock,
     ILogger<ClickWriter> logger)
@@ -29,7 +31,7 @@ public sealed partial class ClickWriter(
 
     /// <summary>Records a click, or updates the one with this click_id.</summary>
     public Task<ClickReceipt> RecordAsync(ClickRecord click, CancellationToken ct) =>
-        InTransactionAsync(click.ClickId, async (connection, tx, stage) =>
+        InTransactionAsync(click.ClickId, async (connection, tx, flag, stage) =>
         {
             var created = await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
                 INSERT INTO cuft_click_tracking AS c (click_id, utm_medium, utm_campaign, utm_term, utm_content)
@@ -44,13 +46,13 @@ public sealed partial class ClickWriter(
                 """, click, tx, cancellationToken: ct));
             var legacy = new SideWrite("set_columns", JsonSerializer.Serialize(new { platform = click.Platform, utm_source = click.UtmSource }));
             var @new = new SideWrite("init_events", "{}");
-            await WriteSidesAsync(connection, tx, click.ClickId, stage, legacy, @new, ct);
+            await WriteSidesAsync(connection, tx, click.ClickId, flag, stage, legacy, @new, ct);
             return new ClickReceipt(click.ClickId, created, stage.Name());
         }, ct);
 
     /// <summary>Appends one event to a click's chronology; null when the click is unknown.</summary>
     public Task<ClickEventReceipt?> AddEventAsync(string clickId, string eventType, CancellationToken ct) =>
-        InTransactionAsync(clickId, async (connection, tx, stage) =>
+        InTransactionAsync(clickId, async (connection, tx, flag, stage) =>
         {
             if (!await LockClickAsync(connection, tx, clickId, ct))
             {
@@ -59,13 +61,13 @@ public sealed partial class ClickWriter(
             var entry = Entry(eventType, null);
             // Before the chronology existed, a lead was the qualified column and nothing else.
             var legacy = eventType == "generate_lead" ? new SideWrite("set_columns", """{"qualified":true}""") : null;
-            var dropped = await WriteSidesAsync(connection, tx, clickId, stage, legacy, new SideWrite("append_event", entry), ct);
+            var dropped = await WriteSidesAsync(connection, tx, clickId, flag, stage, legacy, new SideWrite("append_event", entry), ct);
             return new ClickEventReceipt(clickId, eventType, stage.Name(), dropped);
         }, ct);
 
     /// <summary>Applies a qualification update from the webhook; null when the click is unknown.</summary>
     public Task<ClickEventReceipt?> UpdateStatusAsync(ClickStatus status, CancellationToken ct) =>
-        InTransactionAsync(status.ClickId, async (connection, tx, stage) =>
+        InTransactionAsync(status.ClickId, async (connection, tx, flag, stage) =>
         {
             if (!await LockClickAsync(connection, tx, status.ClickId, ct))
             {
@@ -73,7 +75,7 @@ public sealed partial class ClickWriter(
             }
             var legacy = new SideWrite("set_columns", JsonSerializer.Serialize(new { qualified = status.Qualified, score = status.Score }));
             var entry = Entry(status.EventType, (status.Qualified, status.Score));
-            var dropped = await WriteSidesAsync(connection, tx, status.ClickId, stage, legacy, new SideWrite("append_event", entry), ct);
+            var dropped = await WriteSidesAsync(connection, tx, status.ClickId, flag, stage, legacy, new SideWrite("append_event", entry), ct);
             return new ClickEventReceipt(status.ClickId, status.EventType, stage.Name(), dropped);
         }, ct);
 
@@ -85,16 +87,17 @@ public sealed partial class ClickWriter(
             : JsonSerializer.Serialize(new { @event = eventType, timestamp });
     }
 
-    private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, Stage, Task<T>> work, CancellationToken ct)
+    private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, StageFlag, Stage, Task<T>> work, CancellationToken ct)
     {
         var snapshot = flags.Current
             ?? throw new FlagsUnavailableException("Stage flags are not loaded yet, so the write side is unknown.");
-        var stage = snapshot[Migration].StageFor(clickId);
+        var flag = snapshot[Migration];
+        var stage = flag.StageFor(clickId);
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var tx = await connection.BeginTransactionAsync(ct);
-            var result = await work(connection, tx, stage);
+            var result = await work(connection, tx, flag, stage);
             await tx.CommitAsync(ct);
             return result;
         }
@@ -113,7 +116,7 @@ public sealed partial class ClickWriter(
 
     /// <summary>Runs each side's part in stage order; returns chronology entries dropped by the cap.</summary>
     private async Task<int> WriteSidesAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, string clickId, Stage stage, SideWrite? legacy, SideWrite @new, CancellationToken ct)
+        NpgsqlConnection connection, NpgsqlTransaction tx, string clickId, StageFlag flag, Stage stage, SideWrite? legacy, SideWrite @new, CancellationToken ct)
     {
         var plan = stage.WritePlan();
         var dropped = 0;
@@ -133,6 +136,7 @@ public sealed partial class ClickWriter(
             {
                 dropped += await ApplyAsync(connection, tx, clickId, s, write.Operation, write.Payload, options.Value.MaxEventsPerClick, ct);
                 await tx.ReleaseAsync("secondary", ct);
+                meter.SecondaryWrites(flag, 1, 0);
             }
             catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex))
             {
@@ -140,6 +144,7 @@ public sealed partial class ClickWriter(
                 var error = $"{ex.SqlState}: {ex.MessageText}";
                 await RepairQueue.AddAsync(connection, tx, Migration, s, write.Operation, [clickId], [write.Payload], error);
                 health.Failed(Migration, s, 1, error);
+                meter.SecondaryWrites(flag, 1, 1);
                 LogSecondaryFailed(s.Name(), clickId, ex.SqlState, ex.MessageText);
             }
         }

@@ -1,8 +1,11 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Guard;
+using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
 
@@ -12,8 +15,9 @@ public static class ClicksApi
     public const string SignatureHeader = "X-Signature";
 
     public static async Task<Results<Accepted<ClickReceipt>, ValidationProblem, ProblemHttpResult>> PostClick(
-        HttpContext context, ClickWriter writer, IOptions<IngestOptions> options, CancellationToken ct)
+        HttpContext context, ClickWriter writer, IngestMeter meter, IOptions<IngestOptions> options, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         var (body, problem) = await IngestBody.ReadAsync(context.Request, options.Value.MaxBodyBytes, ct);
         if (problem is not null)
         {
@@ -24,12 +28,13 @@ public static class ClicksApi
         {
             return Problems.Validation(errors.ByField);
         }
-        return await WriteAsync(context, options.Value, async () => TypedResults.Accepted((string?)null, await writer.RecordAsync(click, ct)));
+        return await WriteAsync(context, options.Value, meter, started, async () => TypedResults.Accepted((string?)null, await writer.RecordAsync(click, ct)));
     }
 
     public static async Task<Results<Accepted<ClickEventReceipt>, ValidationProblem, ProblemHttpResult>> PostClickEvent(
-        string clickId, HttpContext context, ClickWriter writer, IOptions<IngestOptions> options, CancellationToken ct)
+        string clickId, HttpContext context, ClickWriter writer, IngestMeter meter, IOptions<IngestOptions> options, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         if (!ClickRequests.IsValidClickId(clickId))
         {
             return Problems.Validation(new() { ["click_id"] = ["may contain only letters, digits and . _ ~ - (1 to 255 characters)"] });
@@ -44,15 +49,16 @@ public static class ClicksApi
         {
             return Problems.Validation(errors.ByField);
         }
-        return await WriteAsync<ClickEventReceipt>(context, options.Value, async () =>
+        return await WriteAsync<ClickEventReceipt>(context, options.Value, meter, started, async () =>
             await writer.AddEventAsync(clickId, eventType, ct) is { } receipt
                 ? TypedResults.Accepted((string?)null, receipt)
                 : Problems.NotFound($"No click '{clickId}'. Record it first with POST /api/clicks."));
     }
 
     public static async Task<Results<Accepted<ClickEventReceipt>, ValidationProblem, ProblemHttpResult>> PostWebhook(
-        HttpContext context, ClickWriter writer, IOptions<IngestOptions> options, IOptions<ClickOptions> clickOptions, CancellationToken ct)
+        HttpContext context, ClickWriter writer, IngestMeter meter, IOptions<IngestOptions> options, IOptions<ClickOptions> clickOptions, CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         var secret = clickOptions.Value.WebhookSecret;
         if (string.IsNullOrEmpty(secret))
         {
@@ -73,7 +79,7 @@ public static class ClicksApi
         {
             return Problems.Validation(errors.ByField);
         }
-        return await WriteAsync<ClickEventReceipt>(context, options.Value, async () =>
+        return await WriteAsync<ClickEventReceipt>(context, options.Value, meter, started, async () =>
             await writer.UpdateStatusAsync(status, ct) is { } receipt
                 ? TypedResults.Accepted((string?)null, receipt)
                 : Problems.NotFound($"No click '{status.ClickId}'."));
@@ -93,24 +99,28 @@ public static class ClicksApi
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
+    /// <summary>Writes, and counts the answer and its latency (from the request's start) toward the guard's judgement of the click-events stage.</summary>
     private static async Task<Results<Accepted<T>, ValidationProblem, ProblemHttpResult>> WriteAsync<T>(
-        HttpContext context, IngestOptions options, Func<Task<Results<Accepted<T>, ValidationProblem, ProblemHttpResult>>> write)
+        HttpContext context, IngestOptions options, IngestMeter meter, long started, Func<Task<Results<Accepted<T>, ValidationProblem, ProblemHttpResult>>> write)
     {
+        Results<Accepted<T>, ValidationProblem, ProblemHttpResult> result;
         try
         {
-            return await write();
+            result = await write();
         }
         catch (Exception ex) when (ex is DatabaseUnavailableException or FlagsUnavailableException)
         {
-            return Problems.Unavailable(context, options.RetryAfterSeconds, ex.Message);
+            result = Problems.Unavailable(context, options.RetryAfterSeconds, ex.Message);
         }
         catch (PostgresException ex)
         {
-            return Problems.WriteFailed($"{ex.SqlState}: {ex.MessageText}");
+            result = Problems.WriteFailed($"{ex.SqlState}: {ex.MessageText}");
         }
+        meter.Answered(KnownMigrations.ClickEvents, result.Result, started);
+        return result;
     }
 
     private static async Task<Results<Accepted<ClickReceipt>, ValidationProblem, ProblemHttpResult>> WriteAsync(
-        HttpContext context, IngestOptions options, Func<Task<Accepted<ClickReceipt>>> write) =>
-        await WriteAsync<ClickReceipt>(context, options, async () => await write());
+        HttpContext context, IngestOptions options, IngestMeter meter, long started, Func<Task<Accepted<ClickReceipt>>> write) =>
+        await WriteAsync<ClickReceipt>(context, options, meter, started, async () => await write());
 }

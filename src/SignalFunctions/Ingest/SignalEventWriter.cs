@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using SignalFunctions.Database;
+using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Stages;
 
@@ -21,6 +22,7 @@ public sealed partial class SignalEventWriter(
     NpgsqlDataSource dataSource,
     FlagState flags,
     WriteHealth health,
+    IngestMeter meter,
     IOptions<IngestOptions> options,
     ILogger<SignalEventWriter> logger) : IHostedService
 {
@@ -224,6 +226,7 @@ public sealed partial class SignalEventWriter(
         }
 
         var inserted = new HashSet<Guid>();
+        var failedSecondary = 0;
         var connection = await session.OpenAsync();
         try
         {
@@ -242,6 +245,7 @@ public sealed partial class SignalEventWriter(
                 var error = $"{pg.SqlState}: {pg.MessageText}";
                 await RepairQueue.AddSignalEventsAsync(connection, tx, Migration, side, events, error);
                 health.Failed(Migration, side, events.Count, error);
+                failedSecondary += events.Count;
                 LogSecondaryFailed(side.Name(), events.Count, pg.SqlState, pg.MessageText);
                 from += failure.Index + 1;
                 if (from == secondaries.Count)
@@ -257,6 +261,7 @@ public sealed partial class SignalEventWriter(
             await session.ResetAsync();
             throw;
         }
+        meter.SecondaryWrites(flag, newSecond.Count + legacySecond.Count, failedSecondary);
 
         // The first request to carry an id gets it; a repeat, in this group or later, is a duplicate.
         var receipts = new IngestReceipt[group.Count];

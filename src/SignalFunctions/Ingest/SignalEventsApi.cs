@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Guard;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
@@ -11,12 +13,22 @@ namespace SignalFunctions.Ingest;
 public static class SignalEventsApi
 {
     public static Task<Results<Accepted<IngestReceipt>, ValidationProblem, ProblemHttpResult>> PostSignalEvents(
-        HttpContext context, SignalEventWriter writer, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken ct) =>
-        IngestAsync(context, PayloadShape.Signal, writer, options.Value, clock, ct);
+        HttpContext context, SignalEventWriter writer, IngestMeter meter, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken ct) =>
+        MeteredAsync(meter, () => IngestAsync(context, PayloadShape.Signal, writer, options.Value, clock, ct));
 
     public static Task<Results<Accepted<IngestReceipt>, ValidationProblem, ProblemHttpResult>> PostLegacyAttributionEvents(
-        HttpContext context, SignalEventWriter writer, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken ct) =>
-        IngestAsync(context, PayloadShape.LegacyAttribution, writer, options.Value, clock, ct);
+        HttpContext context, SignalEventWriter writer, IngestMeter meter, IOptions<IngestOptions> options, TimeProvider clock, CancellationToken ct) =>
+        MeteredAsync(meter, () => IngestAsync(context, PayloadShape.LegacyAttribution, writer, options.Value, clock, ct));
+
+    /// <summary>Each answer and its latency count toward the guard's judgement of the signal-events stage.</summary>
+    private static async Task<Results<Accepted<IngestReceipt>, ValidationProblem, ProblemHttpResult>> MeteredAsync(
+        IngestMeter meter, Func<Task<Results<Accepted<IngestReceipt>, ValidationProblem, ProblemHttpResult>>> ingest)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await ingest();
+        meter.Answered(KnownMigrations.SignalEvents, result.Result, started);
+        return result;
+    }
 
     private static async Task<Results<Accepted<IngestReceipt>, ValidationProblem, ProblemHttpResult>> IngestAsync(
         HttpContext context, PayloadShape shape, SignalEventWriter writer, IngestOptions options, TimeProvider clock, CancellationToken ct)

@@ -10,9 +10,13 @@ public sealed record ParitySummary(long Id, DateTime FinishedAt, bool Clean, lon
 
 public sealed record StageHistoryEntry(string FromStage, string ToStage, int Percent, string Actor, bool Forced, string? Reason, DateTime ChangedAt);
 
+/// <summary>A step back the guard took (issue 4 §5): which limit, measured against what, on how large a sample.</summary>
+public sealed record GuardActionEntry(string FromStage, string ToStage, string Rule, string Reason, double Measured, double Threshold, long Sample, DateTime ActedAt);
+
 public sealed record MigrationState(
     string Migration, string Stage, int Percent, string PreviousStage, long Version, DateTime UpdatedAt,
-    BackfillSummary? Backfill, ParitySummary? Parity, long RepairPending, bool CutOver, IReadOnlyList<StageHistoryEntry> History);
+    BackfillSummary? Backfill, ParitySummary? Parity, long RepairPending, bool CutOver, IReadOnlyList<StageHistoryEntry> History,
+    IReadOnlyList<GuardActionEntry> GuardActions);
 
 /// <summary>Everything an operator asks about a migration, for `status` and GET /api/migrations alike.</summary>
 public static class MigrationOverview
@@ -47,8 +51,12 @@ public static class MigrationOverview
                 SELECT from_stage AS FromStage, to_stage AS ToStage, percent, actor, forced, reason, changed_at AS ChangedAt
                   FROM stage_history WHERE migration = @name ORDER BY id DESC LIMIT 5
                 """, new { name }, cancellationToken: ct))).ToList();
+            var guardActions = (await connection.QueryAsync<GuardActionEntry>(new CommandDefinition("""
+                SELECT from_stage AS FromStage, to_stage AS ToStage, rule, reason, measured, threshold, sample, acted_at AS ActedAt
+                  FROM guard_actions WHERE migration = @name ORDER BY id DESC LIMIT 5
+                """, new { name }, cancellationToken: ct))).ToList();
             states.Add(new MigrationState(name, flag.Stage.Name(), flag.Percent, flag.Stage.Previous().Name(), flag.Version,
-                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history));
+                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions));
         }
         return states;
     }

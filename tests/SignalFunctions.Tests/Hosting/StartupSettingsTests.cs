@@ -33,6 +33,8 @@ public sealed class StartupSettingsTests : IClassFixture<TestDatabase>
     [InlineData("Ingest__MaxBodyBytes", "10", "MaxBodyBytes")]
     [InlineData("Flags__RefreshSeconds", "0", "RefreshSeconds")]
     [InlineData("RepairSchedule", "every minute", "RepairSchedule")]
+    [InlineData("Guard__MaxErrorRate", "1.5", "MaxErrorRate")]
+    [InlineData("GuardSchedule", "every minute", "GuardSchedule")]
     [InlineData("AppConfig__ConnectionString", "Endpoint=https://store.azconfig.io;Id=abc", "AppConfig__ConnectionString")]
     [InlineData("AppConfig__Endpoint", "store.azconfig.io", "AppConfig__Endpoint")]
     public async Task A_setting_out_of_range_stops_start_up_naming_it(string key, string value, string named)

@@ -5,7 +5,11 @@ namespace SignalFunctions.Tests.Infrastructure;
 /// <summary>Runs an ops verb the way an operator does: the app's executable with the database in the environment.</summary>
 public static class OpsCommand
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args) =>
+        RunAsync(connectionString, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs a verb with these app settings in its environment too.</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, IDictionary<string, string> settings, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Repo.AppDll);
@@ -14,6 +18,10 @@ public static class OpsCommand
             start.ArgumentList.Add(arg);
         }
         start.Environment["ConnectionStrings__Signal"] = connectionString;
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -1,0 +1,168 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SignalFunctions.Hosting;
+using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
+
+namespace SignalFunctions.Guard;
+
+/// <summary>One migration's outcome of a guard pass: the line for the logs, and the step back when there was one.</summary>
+public sealed record GuardVerdict(string Migration, string Line, GuardTrip? Trip = null, StageChange? Change = null);
+
+/// <summary>
+/// The guard (issue 4 §5): per migration at dual_write or later, judges what happened since the
+/// last stage change (ingest 5xx share and p99, secondary-write failures, the repair queue, the
+/// latest parity report) and, past a limit, steps the stage back one step, through the stage
+/// gates' own path (<see cref="StageControl"/>, which writes wherever the flags live through
+/// <see cref="IStageFlagStore"/>). It never advances a stage. The new flag version starts a new
+/// window, so the next step back needs fresh evidence.
+/// </summary>
+public sealed partial class StageGuard(
+    NpgsqlDataSource dataSource,
+    IStageFlagStore store,
+    StageControl stages,
+    IOptions<GuardOptions> options,
+    ILogger<StageGuard> logger,
+    IngestMeter? meter = null)
+{
+    public const string Actor = "guard";
+
+    public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var guard = services.GetRequiredService<StageGuard>();
+        if (!guard.Enabled)
+        {
+            return new TimerOutcome([DisabledLine]);
+        }
+        var verdicts = await guard.RunAsync(ct);
+        return new TimerOutcome(verdicts.Count > 0 ? verdicts.Select(v => v.Line).ToList() : ["Guard: no migration is at dual_write or later"]);
+    }
+
+    public const string DisabledLine = "Guard: disabled (Guard__Enabled=false)";
+
+    public bool Enabled => options.Value.Enabled;
+
+    public async Task<IReadOnlyList<GuardVerdict>> RunAsync(CancellationToken ct)
+    {
+        if (!Enabled)
+        {
+            return [];
+        }
+        if (meter is not null)
+        {
+            // This instance's latest requests count too, not only those of its last flush.
+            await meter.FlushAsync(dataSource, ct);
+        }
+        var flags = await store.LoadAsync(ct);
+        var verdicts = new List<GuardVerdict>();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        foreach (var migration in KnownMigrations.Names)
+        {
+            if (flags.Flags.TryGetValue(migration, out var flag) && flag.Stage >= Stage.DualWrite)
+            {
+                verdicts.Add(await GuardAsync(connection, migration, ct));
+            }
+        }
+        return verdicts;
+    }
+
+    private async Task<GuardVerdict> GuardAsync(NpgsqlConnection connection, string migration, CancellationToken ct)
+    {
+        await using var jobLock = await JobLock.TryTakeAsync(connection, "guard", migration, ct);
+        if (jobLock is null)
+        {
+            return new GuardVerdict(migration, $"Guard {migration}: skipped, another guard run holds the lock");
+        }
+        // Read again under the lock: another instance may have stepped it back a moment ago.
+        var flag = (await store.LoadAsync(ct))[migration];
+        if (flag.Stage < Stage.DualWrite)
+        {
+            return new GuardVerdict(migration, $"Guard {migration}: off, nothing to step back");
+        }
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM guard_windows WHERE migration = @migration AND flag_version <> @version",
+            new { migration, version = flag.Version }, cancellationToken: ct));
+
+        var reading = await ReadAsync(connection, flag, ct);
+        var at = $"{flag.Stage.Name()} ({flag.Percent}%)";
+        if (GuardRules.Check(reading, options.Value) is not { } trip)
+        {
+            return new GuardVerdict(migration, $"Guard {migration}: {at} within limits: {reading.Describe()}");
+        }
+        // The flag store may serve a snapshot a moment old: never step the same version back twice.
+        if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT EXISTS (SELECT 1 FROM guard_actions WHERE migration = @migration AND flag_version = @version)",
+                new { migration, version = flag.Version }, cancellationToken: ct)))
+        {
+            return new GuardVerdict(migration, $"Guard {migration}: {at} already stepped back from version {flag.Version}; waiting for the flag to show it", trip);
+        }
+
+        var to = flag.Stage.Previous();
+        var result = await stages.ChangeAsync(migration, to, 100, Actor, force: false, $"guard: {trip.Reason}", ct);
+        if (result.Change is not { } change)
+        {
+            LogRefused(migration, flag.Stage.Name(), to.Name(), trip.Reason, string.Join("; ", result.FailedGates));
+            return new GuardVerdict(migration, $"Guard {migration}: {at} past a limit ({trip.Reason}) but cannot step back: {string.Join("; ", result.FailedGates)}", trip);
+        }
+        await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO guard_actions (migration, flag_version, from_stage, to_stage, rule, reason, measured, threshold, sample)
+            VALUES (@migration, @version, @from, @to, @Rule, @Reason, @Measured, @Threshold, @Sample)
+            ON CONFLICT (migration, flag_version) DO NOTHING
+            """, new { migration, version = flag.Version, from = flag.Stage.Name(), to = to.Name(), trip.Rule, trip.Reason, trip.Measured, trip.Threshold, trip.Sample },
+            cancellationToken: ct));
+        LogSteppedBack(migration, flag.Stage.Name(), to.Name(), trip.Rule, trip.Reason);
+        return new GuardVerdict(migration, $"Guard {migration}: stepped back {at} -> {to.Name()}: {trip.Reason}", trip, change);
+    }
+
+    private async Task<GuardReading> ReadAsync(NpgsqlConnection connection, StageFlag flag, CancellationToken ct)
+    {
+        var args = new { migration = flag.Migration, version = flag.Version, since = flag.UpdatedAt };
+        var windows = (await connection.QueryAsync<WindowRow>(new CommandDefinition("""
+            SELECT requests, server_errors AS ServerErrors, secondary_writes AS SecondaryWrites,
+                   secondary_failures AS SecondaryFailures, latency_buckets AS LatencyBuckets
+              FROM guard_windows WHERE migration = @migration AND flag_version = @version
+            """, args, cancellationToken: ct))).ToList();
+        var latency = new long[LatencyBuckets.Count];
+        foreach (var w in windows)
+        {
+            for (var i = 0; i < Math.Min(latency.Length, w.LatencyBuckets.Length); i++)
+            {
+                latency[i] += w.LatencyBuckets[i];
+            }
+        }
+        var backlog = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+            SELECT count(*) FROM repair_entries
+             WHERE migration = @migration AND resolved_at IS NULL AND created_at >= @since
+            """, args, cancellationToken: ct));
+        // Only a report begun after the change judges this stage; an older one was judged already.
+        var parity = await connection.QuerySingleOrDefaultAsync<ParityRow>(new CommandDefinition("""
+            SELECT id, rows_compared AS RowsCompared, missing_count AS Missing FROM parity_reports
+             WHERE migration = @migration AND started_at >= @since
+             ORDER BY id DESC LIMIT 1
+            """, args, cancellationToken: ct));
+        return new GuardReading(
+            windows.Sum(w => w.Requests), windows.Sum(w => w.ServerErrors),
+            new LatencyBuckets(options.Value.MaxP99Milliseconds).Quantile(latency, 0.99),
+            windows.Sum(w => w.SecondaryWrites), windows.Sum(w => w.SecondaryFailures),
+            backlog, parity?.Id, parity?.RowsCompared ?? 0, parity?.Missing ?? 0);
+    }
+
+    private sealed record ParityRow(long Id, long RowsCompared, long Missing);
+
+    // Properties rather than a constructor: Dapper matches constructors by field type, and an array column's is System.Array.
+    private sealed class WindowRow
+    {
+        public long Requests { get; init; }
+        public long ServerErrors { get; init; }
+        public long SecondaryWrites { get; init; }
+        public long SecondaryFailures { get; init; }
+        public long[] LatencyBuckets { get; init; } = [];
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Guard stepped {Migration} back from {From} to {To} ({Rule}): {Reason}")]
+    private partial void LogSteppedBack(string migration, string from, string to, string rule, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Guard found {Migration} past a limit ({Reason}) but could not step it back from {From} to {To}: {Refusal}")]
+    private partial void LogRefused(string migration, string from, string to, string reason, string refusal);
+}
