@@ -87,9 +87,7 @@ public sealed partial class ClickWriter(
 
     private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, Stage, Task<T>> work, CancellationToken ct)
     {
-        var snapshot = flags.Current
-            ?? throw new FlagsUnavailableException("Stage flags are not loaded yet, so the write side is unknown.");
-        var stage = snapshot[Migration].StageFor(clickId);
+        var stage = FlagsUnavailableException.FlagFor(flags, Migration).StageFor(clickId);
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
