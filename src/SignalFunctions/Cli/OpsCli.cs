@@ -41,7 +41,7 @@ public static class OpsCli
             Console.Error.WriteLine($"error: the database is unreachable ({ex.Message}). Check ConnectionStrings__Signal, or start it with ./run.sh.");
             return 1;
         }
-        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException)
+        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException or Flags.AppConfiguration.AppConfigurationException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;
@@ -71,6 +71,7 @@ public static class OpsCli
             """);
         root.Subcommands.Add(StatusVerb.Command());
         root.Subcommands.Add(StageVerb.Command());
+        root.Subcommands.Add(FlagsVerb.Command());
         root.Subcommands.Add(DbVerb.Command());
         root.Subcommands.Add(RepairVerb.Command());
         foreach (var command in MigrationVerbs.Commands())

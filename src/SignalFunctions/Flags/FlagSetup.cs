@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Microsoft.FeatureManagement;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Stages;
 
@@ -35,6 +36,9 @@ public static class FlagSetup
     /// <summary>What keeps this server's <see cref="FlagState"/> current: LISTEN/NOTIFY, or App Configuration polling and push.</summary>
     public static IServiceCollection AddFlagRefresh(this IServiceCollection services, IConfiguration configuration)
     {
+        // Registered before AddFeatureManagement, so it replaces the configuration-file provider.
+        services.AddSingleton<IFeatureDefinitionProvider, SnapshotFeatureDefinitionProvider>();
+        services.AddFeatureManagement();
         if (UsesAppConfiguration(configuration))
         {
             services.AddHostedService<AppConfigurationFlagRefresher>();
