@@ -51,6 +51,19 @@ public sealed partial class AppConfigurationFlagRefresher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var refresh = TimeSpan.FromSeconds(options.Value.RefreshSeconds);
+        var listening = trigger.ListenAsync(stoppingToken);
+        try
+        {
+            await PollAsync(refresh, stoppingToken);
+        }
+        finally
+        {
+            await listening;
+        }
+    }
+
+    private async Task PollAsync(TimeSpan refresh, CancellationToken stoppingToken)
+    {
         var failures = 0;
         var polls = 0;
         TimeSpan? serverWait = null;

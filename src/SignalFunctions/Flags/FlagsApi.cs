@@ -57,7 +57,7 @@ public static partial class FlagsApi
         {
             return TypedResults.Ok(new ChangeAnswer(false, 0, delivery.Changes.Count + delivery.Ignored));
         }
-        trigger.Request(ours.Select(change => change.SyncToken).OfType<string>());
+        await trigger.PublishAsync(ours.Select(change => change.SyncToken).OfType<string>().ToList(), ct);
         LogPushed(logger, ours.Count, ours[0].Key);
         return TypedResults.Accepted((string?)null, new ChangeAnswer(true, ours.Count, delivery.Changes.Count - ours.Count + delivery.Ignored));
     }
