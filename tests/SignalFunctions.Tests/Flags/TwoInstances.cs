@@ -19,6 +19,7 @@ public abstract class TwoInstances(int refreshSeconds) : IAsyncLifetime
     {
         Db = await TestDatabase.CreateAsync();
         Store = await ContractServer.StartAsync();
+        Store.PageSize = 100; // App Configuration's own page size: every flag on one page
         Store.SetAllFlags(Stage.Off);
         A = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds);
         B = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds);

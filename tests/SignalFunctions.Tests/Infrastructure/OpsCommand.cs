@@ -5,9 +5,17 @@ namespace SignalFunctions.Tests.Infrastructure;
 /// <summary>Runs an ops verb the way an operator does: the app's executable with the database in the environment.</summary>
 public static class OpsCommand
 {
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, params string[] args) =>
+        RunAsync(connectionString, new Dictionary<string, string>(), args);
+
+    /// <summary>The same, with more settings in the environment (e.g. AppConfig__ConnectionString).</summary>
+    public static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, IDictionary<string, string> settings, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
         start.ArgumentList.Add(Repo.AppDll);
         foreach (var arg in args)
         {
