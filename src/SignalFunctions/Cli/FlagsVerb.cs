@@ -13,7 +13,7 @@ public static class FlagsVerb
     public sealed record LastKnownGoodView(DateTimeOffset SavedAt, DateTimeOffset LoadedAt, double AgeSeconds);
 
     public sealed record FlagsView(
-        string Source, string? Store, string? Label, string? ETag, double AgeSeconds, LastKnownGoodView? LastKnownGood,
+        string Source, string? Store, string? Label, string? Etag, double AgeSeconds, LastKnownGoodView? LastKnownGood,
         IReadOnlyDictionary<string, FlagView> Flags, IReadOnlyDictionary<string, string> Rejected, IReadOnlyDictionary<string, string> Settings);
 
     public static Command Command()
@@ -69,7 +69,7 @@ public static class FlagsVerb
         if (view.Store is not null)
         {
             Console.WriteLine($"label:           {view.Label ?? "(no label)"}");
-            Console.WriteLine($"etag:            {(string.IsNullOrEmpty(view.ETag) ? "-" : view.ETag)}");
+            Console.WriteLine($"etag:            {(string.IsNullOrEmpty(view.Etag) ? "-" : view.Etag)}");
         }
         Console.WriteLine($"snapshot age:    {view.AgeSeconds:0.0} s");
         if (view.Store is not null)

@@ -104,7 +104,9 @@ public static class OpsCli
             .Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning))
+            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+                // Logs on stderr: stdout is the verb's answer (e.g. --json for a script).
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
             .AddSignalCore(configuration);
         return services.BuildServiceProvider();
     }

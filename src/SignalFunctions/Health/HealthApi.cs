@@ -13,7 +13,7 @@ public static class HealthApi
 
     /// <summary>Source: embedded, app-configuration or last-known-good. Rejected: flag key → why it keeps its previous value.</summary>
     public sealed record FlagHealth(string? Source, bool Loaded, double? AgeSeconds, string? LastError, IReadOnlyDictionary<string, StageHealth> Stages,
-        string? Label, string? ETag, IReadOnlyDictionary<string, string> Rejected);
+        string? Label, string? Etag, IReadOnlyDictionary<string, string> Rejected);
 
     public sealed record StageHealth(string Stage, int Percent, long Version);
 
