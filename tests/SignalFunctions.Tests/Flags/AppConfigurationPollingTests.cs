@@ -91,6 +91,27 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
     }
 
     [Fact]
+    public async Task While_App_Configuration_throttles_both_instances_keep_serving_and_say_so()
+    {
+        await FlipAndWaitAsync(Stage.DualWrite);
+        // Every read (and every retry of it) answers 429 for a while: more than the client's retries.
+        fleet.Store.Throttle(40, 429, "retry-after-ms", "100");
+
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForAsync(flags => flags.GetProperty("last_error").GetString()?.Contains("throttling", StringComparison.Ordinal) == true,
+                TimeSpan.FromSeconds(60), "the throttling");
+            Assert.Equal("dual_write", await app.StageAsync());
+            Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+        }
+        fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow);
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForStageAsync(Stage.Shadow, TimeSpan.FromMinutes(3));
+        }
+    }
+
+    [Fact]
     public async Task An_invalid_flag_is_rejected_and_the_instances_keep_its_previous_stage()
     {
         await FlipAndWaitAsync(Stage.Shadow);
