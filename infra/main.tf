@@ -109,7 +109,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
       ConnectionStrings__Signal = "Host=${azurerm_postgresql_flexible_server.this.fqdn};Port=5432;Database=${azurerm_postgresql_flexible_server_database.signal.name};Username=${var.postgres_admin_login};Password=${var.postgres_admin_password};SSL Mode=Require"
       Clicks__WebhookSecret     = var.webhook_secret
       # Read with the app's managed identity (App Configuration Data Reader, below).
-      AppConfiguration__Endpoint = azurerm_app_configuration.this.endpoint
+      AppConfig__Endpoint = azurerm_app_configuration.this.endpoint
     },
     { for i, origin in var.allowed_origins : "Ingest__AllowedOrigins__${i}" => origin },
     # Each timer function.json reads its {Name}Schedule setting: the host refuses a timer whose setting is missing.
