@@ -109,7 +109,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
       ConnectionStrings__Signal = "Host=${azurerm_postgresql_flexible_server.this.fqdn};Port=5432;Database=${azurerm_postgresql_flexible_server_database.signal.name};Username=${var.postgres_admin_login};Password=${var.postgres_admin_password};SSL Mode=Require"
       Clicks__WebhookSecret     = var.webhook_secret
       # Read with the app's managed identity (App Configuration Data Reader, below).
-      AppConfiguration__Endpoint = azurerm_app_configuration.this.endpoint
+      AppConfig__Endpoint = azurerm_app_configuration.this.endpoint
     },
     { for i, origin in var.allowed_origins : "Ingest__AllowedOrigins__${i}" => origin },
     # Each timer function.json reads its {Name}Schedule setting: the host refuses a timer whose setting is missing.
@@ -121,4 +121,43 @@ resource "azurerm_role_assignment" "app_configuration_reader" {
   scope                = azurerm_app_configuration.this.id
   role_definition_name = "App Configuration Data Reader"
   principal_id         = azurerm_function_app_flex_consumption.this.identity[0].principal_id
+}
+
+# The deploying identity writes the initial stage flags below (key-values are data-plane writes).
+data "azurerm_client_config" "current" {}
+
+resource "azurerm_role_assignment" "deployer_app_configuration_owner" {
+  scope                = azurerm_app_configuration.this.id
+  role_definition_name = "App Configuration Data Owner"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
+# One stage flag per migration, created at off in the format ./run.sh stage writes
+# (src/SignalFunctions/Flags/AppConfiguration/StageFeatureFlag.cs): without a flag a migration has
+# no stage and its ingest answers 503. Terraform creates them once; from then on the portal's
+# Feature manager, ./run.sh stage and the guard own the value.
+resource "azurerm_app_configuration_key" "stage_flag" {
+  for_each               = toset(["signal-events", "signal-metrics", "signal-embeds", "signal-saves", "click-events"])
+  configuration_store_id = azurerm_app_configuration.this.id
+  key                    = ".appconfig.featureflag/SignalFunctions.${each.key}"
+  content_type           = "application/vnd.microsoft.appconfig.ff+json;charset=utf-8"
+  value = jsonencode({
+    id          = "SignalFunctions.${each.key}"
+    description = "Stage of the ${each.key} migration. The variant is the stage; a percentile allocation moves that share of journeys to it, the rest stay on the previous stage."
+    enabled     = true
+    conditions  = { client_filters = [] }
+    variants    = [for stage in ["off", "dual_write", "shadow", "live", "rampdown", "complete"] : { name = stage }]
+    allocation = {
+      percentile            = [{ variant = "off", from = 0, to = 100 }]
+      default_when_enabled  = "off"
+      default_when_disabled = "off"
+      seed                  = "SignalFunctions.${each.key}"
+    }
+  })
+
+  lifecycle {
+    ignore_changes = [value, tags, locked]
+  }
+
+  depends_on = [azurerm_role_assignment.deployer_app_configuration_owner]
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Brands;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Guard;
 using SignalFunctions.Health;
@@ -26,7 +27,7 @@ public static class AppSetup
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
-        services.AddSingleton<IStageFlagStore>(sp => sp.GetRequiredService<EmbeddedFlagStore>());
+        services.AddStageFlagStore(configuration);
         services.AddOptions<MigrationOptions>().BindConfiguration("Migrations")
             // One chronology cap for ingest and the click-events rebuild: a second setting could disagree.
             .Configure<IOptions<ClickOptions>>((m, clicks) => m.SqlArguments[MigrationOptions.MaxEventsPerClickArgument] = clicks.Value.MaxEventsPerClick)
@@ -57,7 +58,7 @@ public static class AppSetup
         services.AddProblemDetails();
 
         services.AddSingleton<FlagState>();
-        services.AddHostedService<EmbeddedFlagWatcher>();
+        services.AddFlagRefresh(builder.Configuration);
         services.AddSingleton<WriteHealth>();
         services.AddSingleton<ShadowReads>();
         services.AddSingleton<SignalEventWriter>();

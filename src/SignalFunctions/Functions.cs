@@ -1,5 +1,6 @@
 using SignalFunctions.Brands;
 using SignalFunctions.Guard;
+using SignalFunctions.Flags;
 using SignalFunctions.Health;
 using SignalFunctions.Hosting;
 using SignalFunctions.Ingest;
@@ -29,6 +30,8 @@ public static class Functions
         new HttpFunction("Migrations", "migrations", ["get"], AuthLevel.Function, Audience.Operations, MigrationsApi.Get),
         // Business numbers, not for the open web: a function key in Azure, and so no CORS (a key never sits in a browser).
         new HttpFunction("ContentReport", "reports/content/{contentId}", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetContentReport),
+        // Event Grid's webhook for App Configuration changes: the subscription URL carries the function key.
+        new HttpFunction("FlagsChanged", "flags/changed", ["post"], AuthLevel.Function, Audience.Operations, FlagsApi.PostChanged),
         new HttpFunction("FunnelReport", "reports/funnel", ["get"], AuthLevel.Function, Audience.Operations, ReportsApi.GetFunnel),
         new HttpFunction("BrandDailyReport", "reports/brands/{brandId}/daily", ["get"], AuthLevel.Function, Audience.Operations, BrandReportsApi.GetDaily),
 

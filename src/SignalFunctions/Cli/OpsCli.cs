@@ -41,7 +41,7 @@ public static class OpsCli
             Console.Error.WriteLine($"error: the database is unreachable ({ex.Message}). Check ConnectionStrings__Signal, or start it with ./run.sh.");
             return 1;
         }
-        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException)
+        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException or Flags.AppConfiguration.AppConfigurationException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;
@@ -71,6 +71,7 @@ public static class OpsCli
             """);
         root.Subcommands.Add(StatusVerb.Command());
         root.Subcommands.Add(StageVerb.Command());
+        root.Subcommands.Add(FlagsVerb.Command());
         root.Subcommands.Add(DbVerb.Command());
         root.Subcommands.Add(RepairVerb.Command());
         root.Subcommands.Add(GuardVerb.Command());
@@ -104,7 +105,9 @@ public static class OpsCli
             .Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
-            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning))
+            .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+                // Logs on stderr: stdout is the verb's answer (e.g. --json for a script).
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace))
             .AddSignalCore(configuration);
         return services.BuildServiceProvider();
     }

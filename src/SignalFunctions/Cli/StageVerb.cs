@@ -28,7 +28,10 @@ public static class StageVerb
         var force = new Option<bool>("--force") { Description = "Advance even though a gate failed (recorded in the stage history)." };
         var reason = new Option<string?>("--reason") { Description = "Why, for the stage history." };
         var command = new Command("stage", """
-            Set a migration's stage. Every running instance obeys within a second.
+            Set a migration's stage where the flags live: App Configuration when AppConfig__ConnectionString or
+            AppConfig__Endpoint is set (If-Match on the flag's ETag; a locked flag is refused), else the embedded store.
+            Instances obey within a second (embedded store, or App Configuration with the Event Grid push wired),
+            or within Flags__RefreshSeconds (App Configuration polling).
             Stages, in order: off, dual_write, shadow, live, rampdown, complete. Moving back is lossless until complete.
             Gates: past dual_write needs a complete backfill; past shadow a clean parity report newer than the
             last backfill batch and an empty repair queue.

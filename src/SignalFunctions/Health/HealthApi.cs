@@ -19,7 +19,9 @@ public static class HealthApi
 {
     public sealed record DatabaseHealth(bool Reachable, double? LatencyMs, string? Error);
 
-    public sealed record FlagHealth(string? Source, bool Loaded, double? AgeSeconds, string? LastError, IReadOnlyDictionary<string, StageHealth> Stages);
+    /// <summary>Source: embedded, app-configuration or last-known-good. Rejected: flag key → why it keeps its previous value.</summary>
+    public sealed record FlagHealth(string? Source, bool Loaded, double? AgeSeconds, string? LastError, IReadOnlyDictionary<string, StageHealth> Stages,
+        string? Label, string? Etag, IReadOnlyDictionary<string, string> Rejected);
 
     public sealed record StageHealth(string Stage, int Percent, long Version);
 
@@ -68,7 +70,8 @@ public static class HealthApi
         var flagHealth = new FlagHealth(
             snapshot?.Source, snapshot is not null, flags.Age is { } age ? Math.Round(age.TotalSeconds, 1) : null, flags.LastError,
             snapshot?.Flags.ToDictionary(f => f.Key, f => new StageHealth(f.Value.Stage.Name(), f.Value.Percent, f.Value.Version))
-            ?? new Dictionary<string, StageHealth>());
+            ?? new Dictionary<string, StageHealth>(),
+            snapshot?.Label, snapshot?.ETag, snapshot?.Rejected ?? new Dictionary<string, string>());
 
         var migrations = KnownMigrations.Names.ToDictionary(m => m, m =>
         {

@@ -89,9 +89,7 @@ public sealed partial class ClickWriter(
 
     private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, StageFlag, Stage, Task<T>> work, CancellationToken ct)
     {
-        var snapshot = flags.Current
-            ?? throw new FlagsUnavailableException("Stage flags are not loaded yet, so the write side is unknown.");
-        var flag = snapshot[Migration];
+        var flag = FlagsUnavailableException.FlagFor(flags, Migration);
         var stage = flag.StageFor(clickId);
         try
         {

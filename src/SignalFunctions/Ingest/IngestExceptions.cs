@@ -1,7 +1,21 @@
+using SignalFunctions.Stages;
+
 namespace SignalFunctions.Ingest;
 
 /// <summary>The write could not be attempted or did not commit because the database is unreachable.</summary>
 public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>No stage flags have been loaded yet: writing would mean guessing a stage.</summary>
-public sealed class FlagsUnavailableException(string message) : Exception(message);
+public sealed class FlagsUnavailableException(string message) : Exception(message)
+{
+    /// <summary>The migration's flag in the current snapshot, or this exception (answered 503 + Retry-After).</summary>
+    public static StageFlag FlagFor(FlagState flags, string migration)
+    {
+        var snapshot = flags.Current ?? throw new FlagsUnavailableException(
+            $"Stage flags are not loaded yet, so the write side is unknown.{(flags.LastError is { } error ? $" {error}" : "")}");
+        return snapshot.Flags.TryGetValue(migration, out var flag)
+            ? flag
+            // E.g. App Configuration has no valid flag for it yet: do not guess a stage (issue 4, section 4).
+            : throw new FlagsUnavailableException($"There is no stage flag for {migration} in {snapshot.Source}, so the write side is unknown.");
+    }
+}

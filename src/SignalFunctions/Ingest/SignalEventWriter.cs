@@ -181,9 +181,7 @@ public sealed partial class SignalEventWriter(
 
     private async Task<IngestReceipt[]> WriteInTransactionAsync(WriterConnection session, List<PendingWrite> group)
     {
-        var snapshot = flags.Current
-            ?? throw new FlagsUnavailableException("Stage flags are not loaded yet, so the write side is unknown.");
-        var flag = snapshot[Migration];
+        var flag = FlagsUnavailableException.FlagFor(flags, Migration);
 
         var legacyFirst = new List<SignalEvent>();
         var newFirst = new List<SignalEvent>();

@@ -81,11 +81,15 @@ public static class SignalEventsApi
         {
             return Problems.BadRequest("signal_id", "must be a UUID such as 0b6f2a4e-5c1d-4f0e-9a57-3d9c8e7b1a20");
         }
-        if (flags.Current is not { } snapshot)
+        Stage stage;
+        try
         {
-            return Problems.Unavailable(context, options.Value.RetryAfterSeconds, "Stage flags are not loaded yet.");
+            stage = FlagsUnavailableException.FlagFor(flags, KnownMigrations.SignalEvents).StageFor(journey);
         }
-        var stage = snapshot[KnownMigrations.SignalEvents].StageFor(journey);
+        catch (FlagsUnavailableException ex)
+        {
+            return Problems.Unavailable(context, options.Value.RetryAfterSeconds, ex.Message);
+        }
         var side = stage.ReadSide();
         try
         {

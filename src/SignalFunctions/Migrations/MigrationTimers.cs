@@ -17,15 +17,15 @@ public static class MigrationTimers
         var logs = new List<string>();
         await using (var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct))
         {
-            foreach (var m in MigrationCatalog.All)
+            foreach (var m in MigrationCatalog.All.Where(m => flags.Flags.ContainsKey(m.Name)))
             {
                 await CaptureTriggers.SyncAsync(connection, m, flags[m.Name], ct);
             }
         }
         foreach (var m in MigrationCatalog.All)
         {
-            var stage = flags[m.Name].Stage;
-            if (stage is < Stage.DualWrite or Stage.Complete)
+            // A migration without a flag (none in App Configuration yet) is left alone: no stage is known.
+            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage is < Stage.DualWrite or Stage.Complete)
             {
                 continue;
             }
@@ -49,7 +49,7 @@ public static class MigrationTimers
         await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
         foreach (var m in MigrationCatalog.All)
         {
-            if (flags[m.Name].Stage == Stage.Off || !(await Backfill.ReadAsync(connection, m, ct)).Completed)
+            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage == Stage.Off || !(await Backfill.ReadAsync(connection, m, ct)).Completed)
             {
                 continue;
             }

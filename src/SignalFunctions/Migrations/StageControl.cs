@@ -20,7 +20,8 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
     public async Task<StageChangeResult> ChangeAsync(
         string migration, Stage stage, int percent, string actor, bool force, string? reason, CancellationToken ct)
     {
-        var current = (await store.LoadAsync(ct))[migration];
+        // No flag yet (a new App Configuration store): the write creates it, as from off.
+        var current = (await store.LoadAsync(ct)).Flags.GetValueOrDefault(migration)?.Stage ?? Stage.Off;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         if (stage < Stage.Complete && await Cutover.IsCutOverAsync(connection, migration, ct))
         {
@@ -28,7 +29,7 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             return new StageChangeResult(null, [$"{migration} is cut over (its old table is a view); run './run.sh rollback {migration}' first"], false);
         }
 
-        var failed = stage > current.Stage ? await FailedGatesAsync(connection, migration, stage, ct) : [];
+        var failed = stage > current ? await FailedGatesAsync(connection, migration, stage, ct) : [];
         if (failed.Count > 0 && !force)
         {
             return new StageChangeResult(null, failed, false);
@@ -44,7 +45,7 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             VALUES (@migration, @from, @to, @percent, @actor, @forced, @reason)
             """, new
         {
-            migration, from = current.Stage.Name(), to = stage.Name(), percent, actor,
+            migration, from = current.Name(), to = stage.Name(), percent, actor,
             forced = failed.Count > 0, reason = failed.Count > 0 ? $"{reason} (forced past: {string.Join("; ", failed)})".Trim() : reason,
         }, cancellationToken: ct));
         if (failed.Count > 0)

@@ -8,6 +8,9 @@ public sealed class FlagOptions
     /// <summary>How often flags are re-read even without a change notification (seconds, at least 1).</summary>
     [System.ComponentModel.DataAnnotations.Range(1, 3600)]
     public int RefreshSeconds { get; set; } = 5;
+
+    /// <summary>App Configuration label the flags and settings are read and written with; unset means "no label".</summary>
+    public string? Label { get; set; }
 }
 
 /// <summary>
@@ -62,7 +65,7 @@ public sealed partial class EmbeddedFlagWatcher(
                     var snapshot = await store.LoadAsync(connection, stoppingToken);
                     var previous = state.Current;
                     state.Apply(snapshot);
-                    LogChanges(previous, snapshot);
+                    FlagChangeLog.LogChanges(logger, previous, snapshot);
                     if (Interlocked.CompareExchange(ref pending, 0, 0) == 0)
                     {
                         await connection.WaitAsync(refresh, stoppingToken);
@@ -89,20 +92,6 @@ public sealed partial class EmbeddedFlagWatcher(
             }
         }
     }
-
-    private void LogChanges(FlagSnapshot? previous, FlagSnapshot current)
-    {
-        foreach (var (migration, flag) in current.Flags)
-        {
-            if (previous is null || !previous.Flags.TryGetValue(migration, out var old) || old.Version != flag.Version)
-            {
-                LogFlagApplied(migration, flag.Stage.Name(), flag.Percent, flag.Version);
-            }
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stage flag {Migration} is {Stage} at {Percent}% (version {Version})")]
-    private partial void LogFlagApplied(string migration, string stage, int percent, long version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not load stage flags at start-up; ingest answers 503 until they load")]
     private partial void LogLoadFailed(Exception exception);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench/flags.sh [--rounds N] [--refresh S]
+#
+# How fast a stage change reaches a running fleet (issue 4 §8). For each flag source, two app
+# processes on one database: the embedded store (PostgreSQL, LISTEN/NOTIFY), App Configuration
+# polled every S seconds (default 5, the default Flags__RefreshSeconds), and App Configuration with
+# the Event Grid push delivered to one instance (poll interval 300 s, so only the push counts).
+# App Configuration is the in-process contract server the tests use, on loopback. Each of N rounds
+# (default 10) flips signal-events off <-> complete and times, on each instance, the first ingest
+# write that lands only in the table the new stage writes. Prints median and max per instance
+# beside the targets: embedded <= 1 s, polling <= S + 1 s, push <= 1 s.
+# Builds in Release and starts its own PostgreSQL in a temporary directory; stops all it starts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/postgres.sh
+
+for arg in "$@"; do
+  case "$arg" in -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+done
+
+PG_PORT="${SIGNAL_FLAGS_BENCH_PG_PORT:-}"
+if [ -z "$PG_PORT" ]; then
+  for candidate in $(seq 55720 55799); do
+    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
+  done
+fi
+work="$(mktemp -d /tmp/signal-flags-bench.XXXXXX)"
+chmod 755 "$work"
+cleanup() {
+  pg_stop "$work/postgres"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+pg_ensure_binaries
+echo "Building the app and the bench (Release)…" >&2
+for project in src/SignalFunctions bench/SignalFunctions.FlagsBench; do
+  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+done
+echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
+pg_start "$work/postgres" "$PG_PORT" >/dev/null
+
+dotnet bench/SignalFunctions.FlagsBench/bin/Release/net10.0/SignalFunctions.FlagsBench.dll \
+  --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" \
+  --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  "$@"

@@ -1,0 +1,194 @@
+using System.Net;
+using SignalFunctions.Flags;
+using SignalFunctions.Flags.AppConfiguration;
+using SignalFunctions.Stages;
+using SignalFunctions.Tests.AppConfiguration;
+using SignalFunctions.Tests.Infrastructure;
+
+namespace SignalFunctions.Tests.Flags;
+
+/// <summary>
+/// Issue 4 end to end: two instances polling App Configuration every second. Timed, so in the
+/// Timing collection. Each test leaves the store up and the flags valid.
+/// </summary>
+[Collection(TimingCollection.Name)]
+public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClassFixture<PollingInstances>
+{
+    private readonly TimeSpan _interval = TimeSpan.FromSeconds(fleet.RefreshSeconds);
+
+    private async Task FlipAndWaitAsync(Stage stage)
+    {
+        fleet.Store.SetFlag(KnownMigrations.SignalEvents, stage);
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForStageAsync(stage, TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
+    public async Task A_flag_flipped_in_App_Configuration_reaches_both_instances_within_the_refresh_interval()
+    {
+        await FlipAndWaitAsync(Stage.Off);
+
+        fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Complete);
+        var waits = await Task.WhenAll(fleet.Both.Select(app => app.WaitForStageAsync(Stage.Complete, TimeSpan.FromSeconds(30))));
+
+        foreach (var app in fleet.Both)
+        {
+            Assert.Equal((false, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+            Assert.Equal(AppConfigurationFlagStore.SourceName, (await app.FlagsAsync()).GetProperty("source").GetString());
+        }
+        Assert.All(waits, wait => Assert.True(wait < _interval + TimeSpan.FromSeconds(1), $"took {wait.TotalMilliseconds:0} ms"));
+    }
+
+    [Fact]
+    public async Task An_unchanged_store_costs_one_304_per_poll()
+    {
+        await FlipAndWaitAsync(Stage.DualWrite);
+        await Task.Delay(_interval * 2); // past the read that applied it
+        fleet.Store.ClearRequests();
+
+        await Task.Delay(_interval * 4);
+
+        var requests = fleet.Store.Requests;
+        Assert.NotEmpty(requests);
+        Assert.All(requests, r => Assert.Equal((304, "GET"), (r.Status, r.Method)));
+        // Two instances, one flags listing each per poll; the settings listing joins every sixth poll.
+        var flagPolls = requests.Count(r => r.Target.Contains("featureflag", StringComparison.Ordinal));
+        Assert.InRange(flagPolls, 4, 2 * 4 + 2);
+        Assert.InRange(requests.Count - flagPolls, 0, 4);
+    }
+
+    [Fact]
+    public async Task With_App_Configuration_down_both_instances_keep_serving_the_last_snapshot()
+    {
+        await FlipAndWaitAsync(Stage.DualWrite);
+        await fleet.Store.DownAsync();
+        try
+        {
+            foreach (var app in fleet.Both)
+            {
+                await app.WaitForAsync(flags => flags.GetProperty("last_error").ValueKind == System.Text.Json.JsonValueKind.String,
+                    TimeSpan.FromSeconds(60), "the refresh failure");
+                Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+                var flags = await app.FlagsAsync();
+                Assert.Equal("dual_write", flags.GetProperty("stages").GetProperty(KnownMigrations.SignalEvents).GetProperty("stage").GetString());
+                Assert.Contains("unreachable", flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
+                Assert.True(flags.GetProperty("loaded").GetBoolean());
+            }
+        }
+        finally
+        {
+            await fleet.Store.UpAsync();
+        }
+        // Back up: the next change is obeyed again (after the backoff, at most two minutes).
+        fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow);
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForStageAsync(Stage.Shadow, TimeSpan.FromMinutes(3));
+            await app.WaitForAsync(flags => flags.GetProperty("last_error").ValueKind == System.Text.Json.JsonValueKind.Null, TimeSpan.FromSeconds(10), "recovery");
+        }
+    }
+
+    [Fact]
+    public async Task While_App_Configuration_throttles_both_instances_keep_serving_and_say_so()
+    {
+        await FlipAndWaitAsync(Stage.DualWrite);
+        // Every read (and every retry of it) answers 429 for a while: more than the client's retries.
+        fleet.Store.Throttle(40, 429, "retry-after-ms", "100");
+
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForAsync(flags => flags.GetProperty("last_error").GetString()?.Contains("throttling", StringComparison.Ordinal) == true,
+                TimeSpan.FromSeconds(60), "the throttling");
+            Assert.Equal("dual_write", await app.StageAsync());
+            Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+        }
+        fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow);
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForStageAsync(Stage.Shadow, TimeSpan.FromMinutes(3));
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_flag_is_rejected_and_the_instances_keep_its_previous_stage()
+    {
+        await FlipAndWaitAsync(Stage.Shadow);
+        var key = StageFeatureFlag.Key(KnownMigrations.SignalEvents);
+        fleet.Store.Seed(key, null, """{"id":"SignalFunctions.signal-events","enabled":true,"variants":[{"name":"warp"}],"allocation":{"default_when_enabled":"warp"}}""",
+            FeatureFlagKeys.ContentType);
+        try
+        {
+            foreach (var app in fleet.Both)
+            {
+                await app.WaitForAsync(flags => flags.GetProperty("rejected").TryGetProperty(key, out _), TimeSpan.FromSeconds(30), "the rejection");
+                var flags = await app.FlagsAsync();
+                Assert.Contains("unknown stage", flags.GetProperty("rejected").GetProperty(key).GetString(), StringComparison.Ordinal);
+                Assert.Equal("shadow", await app.StageAsync());
+                Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+                Assert.Contains("is rejected", app.Output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow);
+        }
+    }
+
+    [Fact]
+    public async Task Every_applied_snapshot_is_saved_as_last_known_good()
+    {
+        await FlipAndWaitAsync(Stage.Live);
+
+        var saved = await fleet.Db.ScalarAsync<string>("SELECT flags->'signal-events'->>'stage' FROM flag_snapshots WHERE label = ''");
+
+        Assert.Equal("live", saved);
+    }
+
+    [Fact]
+    public async Task Cold_start_with_App_Configuration_down_serves_the_last_known_good()
+    {
+        await FlipAndWaitAsync(Stage.Complete);
+        await fleet.Store.DownAsync();
+        try
+        {
+            await using var third = await FlagKit.StartAppAsync(fleet.Db, fleet.Store, fleet.RefreshSeconds);
+
+            var flags = await third.FlagsAsync();
+            Assert.Equal(LastKnownGood.SourceName, flags.GetProperty("source").GetString());
+            Assert.Contains("last-known-good", flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
+            Assert.Equal("complete", await third.StageAsync());
+            Assert.Equal((false, true), await fleet.Db.SidesOfAsync(await third.PostSignalAsync()));
+        }
+        finally
+        {
+            await fleet.Store.UpAsync();
+        }
+    }
+}
+
+/// <summary>A cold start with App Configuration down and nothing saved: no stage is guessed.</summary>
+public sealed class AppConfigurationColdStartTests
+{
+    [Fact]
+    public async Task Without_a_last_known_good_ingest_answers_503_with_Retry_After_and_health_says_why()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        await using var store = await ContractServer.StartAsync();
+        await store.DownAsync();
+        await using var app = await FlagKit.StartAppAsync(db, store, refreshSeconds: 1);
+
+        using var response = await app.PostJsonAsync("/api/signal/events", Events.Json(Events.Signal()));
+        using var health = await app.Client.GetAsync("/api/health");
+        var flags = await app.FlagsAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter);
+        Assert.Contains("no last-known-good", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.False(flags.GetProperty("loaded").GetBoolean());
+        Assert.Contains("no last-known-good", flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events") + await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using SignalFunctions.Flags.AppConfiguration;
+using SignalFunctions.Stages;
+using SignalFunctions.Tests.AppConfiguration;
+using SignalFunctions.Tests.Infrastructure;
+
+namespace SignalFunctions.Tests.Flags;
+
+/// <summary>The stage and flags verbs when the flags live in App Configuration (issue 4, section 6).</summary>
+public sealed class AppConfigurationVerbsTests : IAsyncLifetime
+{
+    private TestDatabase _db = null!;
+    private ContractServer _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync();
+        _store = await ContractServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) =>
+        OpsCommand.RunAsync(_db.ConnectionString, new Dictionary<string, string> { ["AppConfig__ConnectionString"] = _store.ConnectionString }, args);
+
+    private (Stage, int) FlagInStore(string migration)
+    {
+        var entry = _store.Find(StageFeatureFlag.Key(migration), null)!;
+        return StageFeatureFlag.StageOf(entry.Key, FeatureFlagKeys.Parse(entry.Key, entry.Value));
+    }
+
+    [Fact]
+    public async Task Stage_writes_the_flag_to_App_Configuration_with_If_Match_and_prints_old_and_new()
+    {
+        _store.SetFlag(KnownMigrations.ClickEvents, Stage.Off);
+
+        var (exit, output, error) = await RunAsync("stage", KnownMigrations.ClickEvents, "dual_write", "--percent", "25");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("click-events: off (100%) -> dual_write (25%)", output, StringComparison.Ordinal);
+        Assert.Equal((Stage.DualWrite, 25), FlagInStore(KnownMigrations.ClickEvents));
+        Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch is not null && r.Status == 200);
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM stage_flags WHERE stage <> 'off'")); // the embedded table is not the store now
+    }
+
+    [Fact]
+    public async Task Stage_creates_a_flag_App_Configuration_does_not_have_yet()
+    {
+        var (exit, _, error) = await RunAsync("stage", KnownMigrations.SignalEvents, "dual_write");
+
+        Assert.True(exit == 0, error);
+        Assert.Equal((Stage.DualWrite, 100), FlagInStore(KnownMigrations.SignalEvents));
+        Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.Status == 200);
+    }
+
+    [Fact]
+    public async Task Stage_on_a_locked_flag_says_it_is_locked_and_changes_nothing()
+    {
+        _store.SetFlag(KnownMigrations.ClickEvents, Stage.Off);
+        var client = new AppConfigurationClient(AppConfigurationConnection.Parse(_store.ConnectionString));
+        await client.SetLockedAsync(StageFeatureFlag.Key(KnownMigrations.ClickEvents), null, locked: true);
+
+        var (exit, _, error) = await RunAsync("stage", KnownMigrations.ClickEvents, "dual_write");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("flag is locked in App Configuration", error, StringComparison.Ordinal);
+        Assert.Equal((Stage.Off, 100), FlagInStore(KnownMigrations.ClickEvents));
+    }
+
+    [Fact]
+    public async Task Flags_shows_source_label_etag_and_the_rejected_flags()
+    {
+        _store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow, 40);
+        _store.Seed(StageFeatureFlag.Key(KnownMigrations.ClickEvents), null, "{ broken", FeatureFlagKeys.ContentType);
+        _store.Seed("SignalFunctions:Guard:MaxErrorRate", null, "0.05");
+
+        var (exit, output, error) = await RunAsync("flags", "--json");
+
+        Assert.True(exit == 0, error);
+        var view = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("app-configuration", view.GetProperty("source").GetString());
+        Assert.Equal(_store.Endpoint.ToString(), view.GetProperty("store").GetString());
+        Assert.False(string.IsNullOrEmpty(view.GetProperty("etag").GetString()));
+        Assert.Equal("shadow", view.GetProperty("flags").GetProperty(KnownMigrations.SignalEvents).GetProperty("stage").GetString());
+        Assert.Equal(40, view.GetProperty("flags").GetProperty(KnownMigrations.SignalEvents).GetProperty("percent").GetInt32());
+        Assert.True(view.GetProperty("rejected").TryGetProperty(StageFeatureFlag.Key(KnownMigrations.ClickEvents), out _));
+        Assert.Equal("0.05", view.GetProperty("settings").GetProperty("Guard:MaxErrorRate").GetString());
+        Assert.Equal(JsonValueKind.Null, view.GetProperty("last_known_good").ValueKind);
+
+        var (textExit, text, _) = await RunAsync("flags");
+        Assert.Equal(0, textExit);
+        Assert.Contains("source:          app-configuration", text, StringComparison.Ordinal);
+        Assert.Contains("last-known-good: none yet", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Flags_with_App_Configuration_down_and_no_copy_is_a_clear_error()
+    {
+        await _store.DownAsync();
+
+        var (exit, _, error) = await RunAsync("flags");
+
+        Assert.Equal(1, exit);
+        Assert.Contains("unreachable", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Flags_help_describes_the_verb()
+    {
+        var (exit, output, _) = await RunAsync("flags", "--help");
+
+        Assert.Equal(0, exit);
+        Assert.Contains("last-known-good", output, StringComparison.Ordinal);
+    }
+}
