@@ -47,6 +47,7 @@ public static class AppSetup
         services.AddSingleton<IValidateOptions<ReadOptions>, ReadOptions.Validator>();
         services.AddOptions<GuardOptions>().BindConfiguration("Guard").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StageGuard>();
+        services.AddSingleton(typeof(LiveOptions<>));
         return services;
     }
 
@@ -57,7 +58,9 @@ public static class AppSetup
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.AddProblemDetails();
 
-        services.AddSingleton<FlagState>();
+        var storeSettings = new StoreSettings();
+        ((IConfigurationBuilder)builder.Configuration).Add(storeSettings);
+        services.AddSingleton(sp => new FlagState(sp.GetRequiredService<TimeProvider>(), storeSettings.Apply));
         services.AddFlagRefresh(builder.Configuration);
         services.AddSingleton<WriteHealth>();
         services.AddSingleton<ShadowReads>();

@@ -2,9 +2,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Ingest;
 using SignalFunctions.Stages;
 using SignalFunctions.Views;
@@ -33,7 +33,7 @@ public static partial class BrandReportsApi
 
     public static async Task<Results<Ok<BrandDailyReport>, ValidationProblem, ProblemHttpResult>> GetDaily(
         string brandId, HttpContext context, NpgsqlDataSource dataSource, FlagState flags, ShadowReads shadow,
-        IOptions<ReadOptions> reads, ILoggerFactory loggers, CancellationToken ct)
+        LiveOptions<ReadOptions> reads, ILoggerFactory loggers, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         if (!Guid.TryParseExact(brandId, "D", out var brand))

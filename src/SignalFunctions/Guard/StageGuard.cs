@@ -1,6 +1,6 @@
 using Dapper;
-using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Hosting;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
@@ -22,7 +22,7 @@ public sealed partial class StageGuard(
     NpgsqlDataSource dataSource,
     IStageFlagStore store,
     StageControl stages,
-    IOptions<GuardOptions> options,
+    LiveOptions<GuardOptions> options,
     ILogger<StageGuard> logger,
     IngestMeter? meter = null)
 {

@@ -3,8 +3,9 @@ namespace SignalFunctions.Stages;
 /// <summary>
 /// The flags this instance obeys right now. Swapped whole, never edited, so a request that took
 /// the snapshot at its start sees one consistent set of stages until it ends.
+/// <paramref name="applied"/> hears of every snapshot applied (the store's settings follow it).
 /// </summary>
-public sealed class FlagState(TimeProvider clock)
+public sealed class FlagState(TimeProvider clock, Action<FlagSnapshot>? applied = null)
 {
     private FlagSnapshot? _current;
 
@@ -19,6 +20,7 @@ public sealed class FlagState(TimeProvider clock)
     {
         Volatile.Write(ref _current, snapshot);
         LastError = null;
+        applied?.Invoke(snapshot);
     }
 
     public void Failed(string error) => LastError = error;

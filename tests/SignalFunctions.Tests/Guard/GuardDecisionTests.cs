@@ -31,7 +31,7 @@ public sealed class GuardDecisionTests : IAsyncLifetime
     private StageGuard Guard(GuardOptions options)
     {
         var engine = new Engine(_db);
-        return new StageGuard(_db.DataSource, engine.Flags, engine.Stages, Options.Create(options), NullLogger<StageGuard>.Instance);
+        return new StageGuard(_db.DataSource, engine.Flags, engine.Stages, FixedOptions.Live(options), NullLogger<StageGuard>.Instance);
     }
 
     /// <summary>An instance's meter under the flags as they are now, as ingest would see them.</summary>
