@@ -108,7 +108,7 @@ resource "azurerm_function_app_flex_consumption" "this" {
     {
       ConnectionStrings__Signal = "Host=${azurerm_postgresql_flexible_server.this.fqdn};Port=5432;Database=${azurerm_postgresql_flexible_server_database.signal.name};Username=${var.postgres_admin_login};Password=${var.postgres_admin_password};SSL Mode=Require"
       Clicks__WebhookSecret     = var.webhook_secret
-      # Read with the app's managed identity (App Configuration Data Reader, below).
+      # Read and written with the app's managed identity (App Configuration Data Owner, below).
       AppConfig__Endpoint = azurerm_app_configuration.this.endpoint
     },
     { for i, origin in var.allowed_origins : "Ingest__AllowedOrigins__${i}" => origin },
@@ -117,9 +117,10 @@ resource "azurerm_function_app_flex_consumption" "this" {
   )
 }
 
-resource "azurerm_role_assignment" "app_configuration_reader" {
+# Data Owner, not Reader: the Guard timer steps a failing stage back by writing its flag (issue 4 §5).
+resource "azurerm_role_assignment" "app_configuration_owner" {
   scope                = azurerm_app_configuration.this.id
-  role_definition_name = "App Configuration Data Reader"
+  role_definition_name = "App Configuration Data Owner"
   principal_id         = azurerm_function_app_flex_consumption.this.identity[0].principal_id
 }
 
@@ -137,7 +138,7 @@ resource "azurerm_role_assignment" "deployer_app_configuration_owner" {
 # no stage and its ingest answers 503. Terraform creates them once; from then on the portal's
 # Feature manager, ./run.sh stage and the guard own the value.
 resource "azurerm_app_configuration_key" "stage_flag" {
-  for_each               = toset(["signal-events", "signal-metrics", "signal-embeds", "signal-saves", "click-events"])
+  for_each               = toset(["signal-events", "signal-metrics", "signal-embeds", "signal-saves", "click-events", "brand-metrics", "intelligence-events", "content-queue"])
   configuration_store_id = azurerm_app_configuration.this.id
   key                    = ".appconfig.featureflag/SignalFunctions.${each.key}"
   content_type           = "application/vnd.microsoft.appconfig.ff+json;charset=utf-8"
