@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using NCrontab;
 using SignalFunctions.Hosting;
+using SignalFunctions.Stages;
 using SignalFunctions.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -97,6 +98,17 @@ public sealed partial class PackageLayoutTests(ITestOutputHelper output)
             Assert.Contains(timer.ScheduleSetting, infra, StringComparison.Ordinal);
         }
         Assert.Equal("custom", local.GetProperty("FUNCTIONS_WORKER_RUNTIME").GetString());
+    }
+
+    [Fact]
+    public void Azure_gets_a_stage_flag_for_every_declared_migration()
+    {
+        // Without its flag a migration has no stage in App Configuration mode, and its ingest answers 503.
+        var main = File.ReadAllText(Path.Combine(Repo.Root, "infra", "main.tf"));
+        var list = Regex.Match(main, @"resource ""azurerm_app_configuration_key"" ""stage_flag"" \{\s*for_each\s*=\s*toset\(\[([^\]]*)\]\)");
+        Assert.True(list.Success, "infra/main.tf declares the stage flags with for_each = toset([...])");
+        var flags = list.Groups[1].Value.Split(',').Select(name => name.Trim().Trim('"')).Order();
+        Assert.Equal(KnownMigrations.Names.Order(), flags);
     }
 
     [Fact]
