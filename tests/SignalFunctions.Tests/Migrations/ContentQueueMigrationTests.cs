@@ -1,3 +1,4 @@
+using SignalFunctions.Demo;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
@@ -14,26 +15,10 @@ public sealed class ContentQueueMigrationTests
 {
     private static readonly DataMigration M = ContentQueueMigration.Declaration;
 
-    /// <summary>@rows decisions; two in three posted, and of those every other one measured (some counts not scraped yet).</summary>
-    public const string SeedSql = """
-        INSERT INTO content_metadata (decision_id, content, decision_type, status, generator_name, quality_score, scheduled_at, created_at, updated_at)
-        SELECT md5('decision' || i)::uuid, 'Post number ' || i, (ARRAY['single','thread','reply'])[1 + i % 3],
-               CASE WHEN i % 3 <> 0 THEN 'posted' ELSE 'queued' END, 'generator-' || (i % 5), (i % 1000) / 1000.0,
-               now() - make_interval(hours => i), now() - make_interval(hours => i + 1), now() - make_interval(hours => i)
-          FROM generate_series(1, @rows) AS i;
-        INSERT INTO posted_decisions (decision_id, tweet_id, content, posted_at)
-        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, 'Post number ' || i, now() - make_interval(hours => i)
-          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0;
-        INSERT INTO outcomes (decision_id, tweet_id, likes, retweets, replies, impressions, collected_at)
-        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, i % 50, CASE WHEN i % 4 <> 1 THEN i % 7 END, i % 3, 100 + i,
-               now() - make_interval(mins => i)
-          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0 AND i % 2 = 0;
-        """;
-
     private static async Task<(TestDatabase Db, Engine Engine)> SeededAsync(int rows = 600)
     {
         var db = await TestDatabase.CreateAsync();
-        await db.ExecuteAsync(SeedSql, new { rows });
+        await db.ExecuteAsync(PlanLegacyTables.ContentSql, new { run = "", rows });
         return (db, new Engine(db));
     }
 

@@ -1,3 +1,4 @@
+using SignalFunctions.Demo;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
@@ -14,37 +15,10 @@ public sealed class IntelligenceEventsMigrationTests
 {
     private static readonly DataMigration M = IntelligenceEventsMigration.Declaration;
 
-    /// <summary>
-    /// One campaign a day for @days days back, three tenants; campaign i has i % 4 agent tasks
-    /// (every fifth failed), and, except every sixth, two assets with a publish job each.
-    /// </summary>
-    public const string SeedSql = """
-        INSERT INTO campaigns (id, tenant_id, name, metadata, created_at)
-        SELECT md5('campaign' || i)::uuid, 'tenant-' || (i % 3), 'Campaign ' || i,
-               jsonb_build_object(
-                 'prompt', CASE WHEN i % 2 = 0 THEN 'Brief for campaign ' || i END,
-                 'agentTasks', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                  'taskId', 'task-' || i || '-' || n, 'agentId', (ARRAY['Strategy','Copy','Visual','Video'])[1 + n % 4],
-                                  'assetId', md5('asset' || i || '-1')::uuid, 'duration', 1000 + n * 10, 'tokensIn', 500 + n,
-                                  'tokensOut', 200 + n, 'cost', 0.01 * n, 'success', (i + n) % 5 <> 0, 'model', 'gpt-4o',
-                                  'completedAt', now() - make_interval(days => i) - make_interval(mins => n))), '[]'::jsonb)
-                                FROM generate_series(1, i % 4) AS n)),
-               now() - make_interval(days => i) - interval '1 hour'
-          FROM generate_series(0, @days - 1) AS i;
-        INSERT INTO assets (id, campaign_id, kind, created_at)
-        SELECT md5('asset' || i || '-' || a)::uuid, md5('campaign' || i)::uuid, (ARRAY['post','image'])[a], now() - make_interval(days => i)
-          FROM generate_series(0, @days - 1) AS i, generate_series(1, 2) AS a WHERE i % 6 <> 0;
-        INSERT INTO publish_jobs (asset_id, channel, impressions, clicks, conversions, published_at)
-        SELECT md5('asset' || i || '-' || a)::uuid, 'linkedin',
-               CASE WHEN i % 7 = 0 THEN 0 ELSE 100 * a + i END, CASE WHEN i % 5 = 0 THEN 0 ELSE 10 + a END,
-               CASE WHEN i % 5 = 0 THEN 1 ELSE a END, now() - make_interval(days => i)
-          FROM generate_series(0, @days - 1) AS i, generate_series(1, 2) AS a WHERE i % 6 <> 0;
-        """;
-
     private static async Task<(TestDatabase Db, Engine Engine)> SeededAsync(int days = 120, MigrationOptions? settings = null)
     {
         var db = await TestDatabase.CreateAsync();
-        await db.ExecuteAsync(SeedSql, new { days });
+        await db.ExecuteAsync(PlanLegacyTables.IntelligenceSql, new { run = "", campaigns = days, days });
         return (db, new Engine(db, settings));
     }
 
