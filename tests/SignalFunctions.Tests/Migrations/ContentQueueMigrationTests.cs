@@ -22,13 +22,6 @@ public sealed class ContentQueueMigrationTests
         return (db, new Engine(db));
     }
 
-    private static Task BehindTheTriggerAsync(TestDatabase db, string sql, object? args = null) => db.ExecuteAsync($"""
-        BEGIN;
-        SET LOCAL session_replication_role = replica;
-        {sql};
-        COMMIT;
-        """, args);
-
     private static Task<long> CountAsync(TestDatabase db, string table) => db.ScalarAsync<long>($"SELECT count(*) FROM {table}");
 
     private const string Triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_capture_%'";
@@ -49,12 +42,12 @@ public sealed class ContentQueueMigrationTests
         await engine.MoveAsync(M, Stage.Shadow);
 
         var ids = await db.QueryAsync<Guid>("SELECT decision_id FROM posted_decisions p WHERE EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = p.decision_id) ORDER BY 1 LIMIT 4");
-        await BehindTheTriggerAsync(db, "DELETE FROM posted_content WHERE decision_id = @id", new { id = ids[0] });
-        await BehindTheTriggerAsync(db, "UPDATE engagement_metrics SET likes = likes + 1 WHERE decision_id = @id", new { id = ids[1] });
-        await BehindTheTriggerAsync(db, "UPDATE content_metadata SET content = 'edited' WHERE decision_id = @id", new { id = ids[2] });
-        await BehindTheTriggerAsync(db, "DELETE FROM content_queue WHERE decision_id = @id", new { id = ids[3] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM posted_content WHERE decision_id = @id", new { id = ids[0] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE engagement_metrics SET likes = likes + 1 WHERE decision_id = @id", new { id = ids[1] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE content_metadata SET content = 'edited' WHERE decision_id = @id", new { id = ids[2] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM content_queue WHERE decision_id = @id", new { id = ids[3] });
         var extra = Guid.NewGuid();
-        await BehindTheTriggerAsync(db, "INSERT INTO content_queue (decision_id, content) VALUES (@extra, 'stray')", new { extra });
+        await db.ExecuteBehindTheTriggersAsync("INSERT INTO content_queue (decision_id, content) VALUES (@extra, 'stray')", new { extra });
 
         var report = await engine.ParityAsync(M);
 

@@ -4,7 +4,7 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
-/// <summary>demo-data fills the legacy tables of intelligence-events and content-queue, and both migrations backfill it cleanly.</summary>
+/// <summary>demo-data fills the legacy tables of intelligence-events and content-queue, and the migrations backfill it cleanly.</summary>
 public sealed class PlanDemoDataTests
 {
     [Fact]
@@ -39,7 +39,7 @@ public sealed class PlanDemoDataTests
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM kpi_snapshots WHERE metric_value < 0"));
 
         var engine = new Engine(db);
-        foreach (var m in new[] { IntelligenceEventsMigration.Declaration, ContentQueueMigration.Declaration })
+        foreach (var m in new[] { IntelligenceEventsMigration.Declaration, KpiHistoryMigration.Declaration, ContentQueueMigration.Declaration })
         {
             await engine.MoveAsync(m, Stage.DualWrite);
             Assert.Equal("complete", (await engine.BackfillAsync(m)).Outcome);
@@ -49,6 +49,7 @@ public sealed class PlanDemoDataTests
         Assert.Equal(await db.ScalarAsync<long>("""
             SELECT count(*) FROM campaigns, jsonb_array_elements(metadata -> 'agentTasks') WHERE created_at >= now() - interval '90 days'
             """), await db.ScalarAsync<long>("SELECT count(*) FROM intelligence_events"));
+        Assert.Equal(2L * 90 * 3 * 4, await db.ScalarAsync<long>("SELECT count(*) FROM kpi_history"));
         Assert.Equal((600L, 400L, 200L), (await db.ScalarAsync<long>("SELECT count(*) FROM content_queue"),
             await db.ScalarAsync<long>("SELECT count(*) FROM posted_content"), await db.ScalarAsync<long>("SELECT count(*) FROM engagement_metrics")));
     }
