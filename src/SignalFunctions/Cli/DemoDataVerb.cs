@@ -17,7 +17,11 @@ public static class DemoDataVerb
         var days = new Option<int>("--days") { Description = "Spread created_at over this many days up to now.", DefaultValueFactory = _ => 120 };
         var positions = new Option<long?>("--positions") { Description = "How many extracted_positions rows to add (about 4 per collector result: the brand row and its competitors). Default: a quarter of --rows." };
         var brands = new Option<int>("--brands") { Description = "How many new brands share those collector results (3 to 6 competitors each).", DefaultValueFactory = _ => 40 };
+        var campaigns = new Option<int>("--campaigns") { Description = "How many intelligence-events campaigns to add, spread over --days days (agent task logs, assets, publish jobs; KPI snapshots per tenant and day).", DefaultValueFactory = _ => 500 };
+        var decisions = new Option<int>("--decisions") { Description = "How many content-queue decisions to add (two in three posted, half of those measured).", DefaultValueFactory = _ => 2000 };
         Between(rows, 1, 100_000_000);
+        Between(campaigns, 0, 10_000_000);
+        Between(decisions, 0, 10_000_000);
         Between(positions, 0, 100_000_000);
         Between(brands, 1, 100_000);
         Between(articles, 1, 1_000_000);
@@ -31,9 +35,11 @@ public static class DemoDataVerb
             the matching blog_article_saves, blog_article_metrics per article and day, blog_listing_links, and
             cuft_click_tracking clicks with utm fields, some qualified with a score, and the brand-metrics monolith
             (customers, brands, brand_competitors, generated_queries, collector_results, extracted_positions with a
-            brand row and several competitor rows per result, sentiment present on some). Set-based and parallel:
+            brand row and several competitor rows per result, sentiment present on some), the intelligence-events
+            Phase 4.5 tables (campaigns with agent task logs in metadata, assets, publish jobs, KPI snapshots) and the
+            content-queue bot tables (content_metadata, posted_decisions, outcomes). Set-based and parallel:
             1,000,000 events take seconds. Running it again adds more rows.
-            """) { rows, seed, articles, clicks, days, positions, brands };
+            """) { rows, seed, articles, clicks, days, positions, brands, campaigns, decisions };
         command.SetAction(async (parsed, ct) =>
         {
             var count = parsed.GetValue(rows);
@@ -44,14 +50,17 @@ public static class DemoDataVerb
                 parsed.GetValue(clicks) ?? count / 10,
                 parsed.GetValue(days),
                 parsed.GetValue(positions) ?? count / 4,
-                parsed.GetValue(brands));
+                parsed.GetValue(brands),
+                parsed.GetValue(campaigns),
+                parsed.GetValue(decisions));
             await using var services = await OpsCli.ServicesAsync(ct);
             var result = await new DemoData(services.GetRequiredService<NpgsqlDataSource>()).FillAsync(request, Console.WriteLine, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Done in {result.Elapsed.TotalSeconds:0.0} s: {result.Events:N0} events " +
                 $"({result.Events / Math.Max(0.001, result.EventsElapsed.TotalSeconds):N0} rows/s), {result.Saves:N0} saves, " +
                 $"{result.MetricsInserted:N0} metric days, {result.Links:N0} links, {result.Clicks:N0} clicks, " +
-                $"{result.Positions?.Positions ?? 0:N0} extracted positions. Seed {request.Seed}."));
+                $"{result.Positions?.Positions ?? 0:N0} extracted positions, " +
+                $"{result.Plans?.Campaigns ?? 0:N0} campaigns, {result.Plans?.Decisions ?? 0:N0} content decisions. Seed {request.Seed}."));
             return 0;
         });
         return command;

@@ -7,11 +7,12 @@ using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Demo;
 
-public sealed record DemoDataRequest(long Rows, long Seed, int Articles, long Clicks, int Days, long Positions = 0, int Brands = 40);
+public sealed record DemoDataRequest(
+    long Rows, long Seed, int Articles, long Clicks, int Days, long Positions = 0, int Brands = 40, int Campaigns = 0, int Decisions = 0);
 
 public sealed record DemoDataResult(
     string Run, long Events, long Saves, long MetricsInserted, long MetricsUpdated, long Links, long Clicks,
-    long QualifiedClicks, TimeSpan EventsElapsed, TimeSpan Elapsed, BrandPositionsResult? Positions = null);
+    long QualifiedClicks, TimeSpan EventsElapsed, TimeSpan Elapsed, BrandPositionsResult? Positions = null, PlanLegacyResult? Plans = null);
 
 /// <summary>
 /// Fills the legacy tables with realistic data for demos and benchmarks (issue 3 §7), set-based:
@@ -79,11 +80,18 @@ public sealed class DemoData(NpgsqlDataSource dataSource)
                 $"  extracted_positions       {positions.Positions,12:N0} new ({positions.Results:N0} collector results of {positions.Brands} brands)"));
         }
 
+        var plans = await PlanLegacyTables.FillAsync(connection, run, request.Campaigns, request.Days, request.Decisions, ct);
+        progress(string.Create(CultureInfo.InvariantCulture,
+            $"  campaigns                 {plans.Campaigns,12:N0} new (agent task logs, assets, publish jobs), kpi_snapshots {plans.KpiSnapshots:N0} in all"));
+        progress(string.Create(CultureInfo.InvariantCulture,
+            $"  content_metadata          {plans.Decisions,12:N0} new (posted_decisions and outcomes for those posted)"));
+
         // Fresh statistics, so the backfill and parity that usually follow plan well.
         await connection.ExecuteAsync(new CommandDefinition(
-            "ANALYZE blog_attribution_events, blog_article_saves, blog_article_metrics, blog_listing_links, cuft_click_tracking, extracted_positions, brand_competitors",
+            "ANALYZE blog_attribution_events, blog_article_saves, blog_article_metrics, blog_listing_links, cuft_click_tracking, extracted_positions, brand_competitors, " +
+            "campaigns, assets, publish_jobs, kpi_snapshots, content_metadata, posted_decisions, outcomes",
             commandTimeout: 0, cancellationToken: ct));
-        return new DemoDataResult(run, events, saves, metrics.Inserted, metrics.Updated, links, clicks, qualified, eventsElapsed, total.Elapsed, positions);
+        return new DemoDataResult(run, events, saves, metrics.Inserted, metrics.Updated, links, clicks, qualified, eventsElapsed, total.Elapsed, positions, plans);
     }
 
     private async Task<(long Events, TimeSpan Elapsed)> AttributionEventsAsync(

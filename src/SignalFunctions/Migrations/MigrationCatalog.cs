@@ -14,6 +14,7 @@ public static class MigrationCatalog
         ClickEventsMigration.Declaration,
         BrandMetricsMigration.Declaration,
         IntelligenceEventsMigration.Declaration,
+        KpiHistoryMigration.Declaration,
         ContentQueueMigration.Declaration,
     ];
 

@@ -11,6 +11,7 @@ public static class KnownMigrations
     public const string BrandMetrics = "brand-metrics";
     public const string IntelligenceEvents = "intelligence-events";
     public const string ContentQueue = "content-queue";
+    public const string KpiHistory = "kpi-history";
 
     public static readonly IReadOnlyDictionary<string, string> JourneyKeys = new Dictionary<string, string>
     {
@@ -20,5 +21,5 @@ public static class KnownMigrations
 
     /// <summary>Every migration with a stage flag (those this app ingests, and those written by others).</summary>
     public static readonly IReadOnlyList<string> Names =
-        [SignalEvents, SignalMetrics, SignalEmbeds, SignalSaves, ClickEvents, BrandMetrics, IntelligenceEvents, ContentQueue];
+        [SignalEvents, SignalMetrics, SignalEmbeds, SignalSaves, ClickEvents, BrandMetrics, IntelligenceEvents, KpiHistory, ContentQueue];
 }

@@ -62,6 +62,14 @@ public sealed class TestDatabase : IAsyncLifetime
         await connection.ExecuteAsync(sql, args);
     }
 
+    /// <summary>Writes past capture triggers (in one transaction), the way divergence would arise.</summary>
+    public Task ExecuteBehindTheTriggersAsync(string sql, object? args = null) => ExecuteAsync($"""
+        BEGIN;
+        SET LOCAL session_replication_role = replica;
+        {sql};
+        COMMIT;
+        """, args);
+
     public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? args = null)
     {
         await using var connection = await DataSource.OpenConnectionAsync();

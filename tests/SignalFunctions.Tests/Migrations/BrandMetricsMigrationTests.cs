@@ -24,14 +24,6 @@ public sealed class BrandMetricsMigrationTests
 
     private static Task<long> CountAsync(TestDatabase db, string table) => db.ScalarAsync<long>($"SELECT count(*) FROM {table}");
 
-    /// <summary>Writes past the capture trigger, the way divergence would arise.</summary>
-    private static Task BehindTheTriggerAsync(TestDatabase db, string sql, object? args = null) => db.ExecuteAsync($"""
-        BEGIN;
-        SET LOCAL session_replication_role = replica;
-        {sql};
-        COMMIT;
-        """, args);
-
     private static Task<IReadOnlyList<long>> ResultsAsync(TestDatabase db, int count) => db.QueryAsync<long>(
         "SELECT collector_result_id FROM extracted_positions WHERE competitor_name IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT @count", new { count });
 
@@ -88,11 +80,11 @@ public sealed class BrandMetricsMigrationTests
         await engine.BackfillAsync(M);
         var ids = await ResultsAsync(db, 5);
 
-        await BehindTheTriggerAsync(db, "DELETE FROM metric_facts WHERE collector_result_id = @id", new { id = ids[0] });
-        await BehindTheTriggerAsync(db, "UPDATE brand_metrics SET total_word_count = total_word_count + 1 WHERE metric_fact_id = (SELECT id FROM metric_facts WHERE collector_result_id = @id)", new { id = ids[1] });
-        await BehindTheTriggerAsync(db, "DELETE FROM competitor_metrics WHERE id = (SELECT min(c.id) FROM competitor_metrics c JOIN metric_facts f ON f.id = c.metric_fact_id WHERE f.collector_result_id = @id)", new { id = ids[2] });
-        await BehindTheTriggerAsync(db, "UPDATE extracted_positions SET competitor_mentions = competitor_mentions + 5 WHERE collector_result_id = @id AND competitor_name IS NOT NULL", new { id = ids[3] });
-        await BehindTheTriggerAsync(db, "DELETE FROM extracted_positions WHERE collector_result_id = @id", new { id = ids[4] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM metric_facts WHERE collector_result_id = @id", new { id = ids[0] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE brand_metrics SET total_word_count = total_word_count + 1 WHERE metric_fact_id = (SELECT id FROM metric_facts WHERE collector_result_id = @id)", new { id = ids[1] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM competitor_metrics WHERE id = (SELECT min(c.id) FROM competitor_metrics c JOIN metric_facts f ON f.id = c.metric_fact_id WHERE f.collector_result_id = @id)", new { id = ids[2] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE extracted_positions SET competitor_mentions = competitor_mentions + 5 WHERE collector_result_id = @id AND competitor_name IS NOT NULL", new { id = ids[3] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM extracted_positions WHERE collector_result_id = @id", new { id = ids[4] });
 
         var report = await engine.ParityAsync(M);
 

@@ -1,3 +1,4 @@
+using SignalFunctions.Demo;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
@@ -14,35 +15,12 @@ public sealed class ContentQueueMigrationTests
 {
     private static readonly DataMigration M = ContentQueueMigration.Declaration;
 
-    /// <summary>@rows decisions; two in three posted, and of those every other one measured (some counts not scraped yet).</summary>
-    public const string SeedSql = """
-        INSERT INTO content_metadata (decision_id, content, decision_type, status, generator_name, quality_score, scheduled_at, created_at, updated_at)
-        SELECT md5('decision' || i)::uuid, 'Post number ' || i, (ARRAY['single','thread','reply'])[1 + i % 3],
-               CASE WHEN i % 3 <> 0 THEN 'posted' ELSE 'queued' END, 'generator-' || (i % 5), (i % 1000) / 1000.0,
-               now() - make_interval(hours => i), now() - make_interval(hours => i + 1), now() - make_interval(hours => i)
-          FROM generate_series(1, @rows) AS i;
-        INSERT INTO posted_decisions (decision_id, tweet_id, content, posted_at)
-        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, 'Post number ' || i, now() - make_interval(hours => i)
-          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0;
-        INSERT INTO outcomes (decision_id, tweet_id, likes, retweets, replies, impressions, collected_at)
-        SELECT md5('decision' || i)::uuid, (1700000000000000000 + i)::text, i % 50, CASE WHEN i % 4 <> 1 THEN i % 7 END, i % 3, 100 + i,
-               now() - make_interval(mins => i)
-          FROM generate_series(1, @rows) AS i WHERE i % 3 <> 0 AND i % 2 = 0;
-        """;
-
     private static async Task<(TestDatabase Db, Engine Engine)> SeededAsync(int rows = 600)
     {
         var db = await TestDatabase.CreateAsync();
-        await db.ExecuteAsync(SeedSql, new { rows });
+        await db.ExecuteAsync(PlanLegacyTables.ContentSql, new { run = "", rows });
         return (db, new Engine(db));
     }
-
-    private static Task BehindTheTriggerAsync(TestDatabase db, string sql, object? args = null) => db.ExecuteAsync($"""
-        BEGIN;
-        SET LOCAL session_replication_role = replica;
-        {sql};
-        COMMIT;
-        """, args);
 
     private static Task<long> CountAsync(TestDatabase db, string table) => db.ScalarAsync<long>($"SELECT count(*) FROM {table}");
 
@@ -64,12 +42,12 @@ public sealed class ContentQueueMigrationTests
         await engine.MoveAsync(M, Stage.Shadow);
 
         var ids = await db.QueryAsync<Guid>("SELECT decision_id FROM posted_decisions p WHERE EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = p.decision_id) ORDER BY 1 LIMIT 4");
-        await BehindTheTriggerAsync(db, "DELETE FROM posted_content WHERE decision_id = @id", new { id = ids[0] });
-        await BehindTheTriggerAsync(db, "UPDATE engagement_metrics SET likes = likes + 1 WHERE decision_id = @id", new { id = ids[1] });
-        await BehindTheTriggerAsync(db, "UPDATE content_metadata SET content = 'edited' WHERE decision_id = @id", new { id = ids[2] });
-        await BehindTheTriggerAsync(db, "DELETE FROM content_queue WHERE decision_id = @id", new { id = ids[3] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM posted_content WHERE decision_id = @id", new { id = ids[0] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE engagement_metrics SET likes = likes + 1 WHERE decision_id = @id", new { id = ids[1] });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE content_metadata SET content = 'edited' WHERE decision_id = @id", new { id = ids[2] });
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM content_queue WHERE decision_id = @id", new { id = ids[3] });
         var extra = Guid.NewGuid();
-        await BehindTheTriggerAsync(db, "INSERT INTO content_queue (decision_id, content) VALUES (@extra, 'stray')", new { extra });
+        await db.ExecuteBehindTheTriggersAsync("INSERT INTO content_queue (decision_id, content) VALUES (@extra, 'stray')", new { extra });
 
         var report = await engine.ParityAsync(M);
 

@@ -85,14 +85,6 @@ public sealed class ContentTableMigrationTests
         return (db, engine, m);
     }
 
-    /// <summary>Writes past the capture trigger (in one transaction), the way divergence would arise.</summary>
-    private static Task BehindTheTriggerAsync(TestDatabase db, string sql, object? args = null) => db.ExecuteAsync($"""
-        BEGIN;
-        SET LOCAL session_replication_role = replica;
-        {sql};
-        COMMIT;
-        """, args);
-
     private static Task<long> TargetRowsAsync(TestDatabase db, DataMigration m) =>
         db.ScalarAsync<long>($"SELECT count(*) FROM {m.Target} t WHERE {m.TargetFilter}");
 
@@ -132,10 +124,10 @@ public sealed class ContentTableMigrationTests
         await engine.AssertCleanAsync(m);
         await engine.MoveAsync(m, Stage.Live);
         var ids = await db.QueryAsync<Guid>($"SELECT id FROM {m.Source} ORDER BY id LIMIT 4");
-        await BehindTheTriggerAsync(db, $"DELETE FROM {m.Target} WHERE id = @id", new { id = ids[0] });
-        await BehindTheTriggerAsync(db, $"DELETE FROM {m.Source} WHERE id = @id", new { id = ids[1] });
-        await BehindTheTriggerAsync(db, $"UPDATE {m.Target} SET created_at = created_at - interval '1 day' WHERE id = @id", new { id = ids[2] });
-        await BehindTheTriggerAsync(db, c.Update, new { id = ids[3] });
+        await db.ExecuteBehindTheTriggersAsync($"DELETE FROM {m.Target} WHERE id = @id", new { id = ids[0] });
+        await db.ExecuteBehindTheTriggersAsync($"DELETE FROM {m.Source} WHERE id = @id", new { id = ids[1] });
+        await db.ExecuteBehindTheTriggersAsync($"UPDATE {m.Target} SET created_at = created_at - interval '1 day' WHERE id = @id", new { id = ids[2] });
+        await db.ExecuteBehindTheTriggersAsync(c.Update, new { id = ids[3] });
 
         var report = await engine.ParityAsync(m);
         Assert.Equal([ids[0].ToString()], report.MissingKeys);

@@ -18,7 +18,7 @@ public sealed class SideHealthTests
     public async Task Each_side_reports_reachability_recent_errors_and_parity_age_and_only_an_old_side_down_is_critical()
     {
         await using var db = await TestDatabase.CreateAsync();
-        await db.ExecuteAsync(ContentQueueMigrationTests.SeedSql, new { rows = 30 });
+        await db.ExecuteAsync(SignalFunctions.Demo.PlanLegacyTables.ContentSql, new { run = "", rows = 30 });
         var engine = new Engine(db);
         var m = ContentQueueMigration.Declaration;
         await engine.MoveAsync(m, Stage.DualWrite);

@@ -21,6 +21,9 @@ namespace SignalFunctions.Migrations.Declarations;
 /// capture trigger on the three re-derives the campaigns each of its statements touches. Cut-over
 /// renames nothing: the plan keeps the legacy tables as they are (its rollback is "revert the
 /// code, the schema stays"); it only ends the capture, Phase 5 writing the new tables itself.
+///
+/// KPI snapshots are a tenant's, not a campaign's: kpi-history (<see cref="KpiHistoryMigration"/>)
+/// copies them to kpi_history, with the negative_kpi_values rule.
 /// </summary>
 public static class IntelligenceEventsMigration
 {
@@ -77,9 +80,6 @@ public static class IntelligenceEventsMigration
             new("orphaned_prompt_performance", RuleSeverity.Error,
                 "SELECT count(*) FROM prompt_performance p WHERE NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = p.campaign_id)",
                 "Prompt performance rows whose campaign does not exist."),
-            new("negative_kpi_values", RuleSeverity.Warning,
-                "SELECT count(*) FROM kpi_history WHERE metric_value < 0",
-                "KPI values below zero (may be valid, e.g. a falling run rate)."),
             new("future_dated_events", RuleSeverity.Error,
                 "SELECT count(*) FROM intelligence_events WHERE created_at > now() + interval '5 minutes'",
                 "Intelligence events dated more than 5 minutes ahead of the database clock."),
