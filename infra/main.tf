@@ -138,7 +138,7 @@ resource "azurerm_role_assignment" "deployer_app_configuration_owner" {
 # no stage and its ingest answers 503. Terraform creates them once; from then on the portal's
 # Feature manager, ./run.sh stage and the guard own the value.
 resource "azurerm_app_configuration_key" "stage_flag" {
-  for_each               = toset(["signal-events", "signal-metrics", "signal-embeds", "signal-saves", "click-events", "brand-metrics", "intelligence-events", "content-queue"])
+  for_each               = toset(["signal-events", "signal-metrics", "signal-embeds", "signal-saves", "click-events", "brand-metrics", "intelligence-events", "kpi-history", "content-queue"])
   configuration_store_id = azurerm_app_configuration.this.id
   key                    = ".appconfig.featureflag/SignalFunctions.${each.key}"
   content_type           = "application/vnd.microsoft.appconfig.ff+json;charset=utf-8"
