@@ -28,7 +28,9 @@ public static class StatusVerb
                 }));
                 return 0;
             }
-            Console.WriteLine($"{"MIGRATION",-16}{"STAGE",-12}{"ROLLOUT",-26}{"BACKFILL",-30}{"PARITY",-26}{"REPAIR QUEUE",12}");
+            // As wide as the longest name (and its cut-over mark) plus a gap, so columns line up.
+            var name = Math.Max("MIGRATION".Length, states.Max(s => s.Migration.Length + 1)) + 2;
+            Console.WriteLine($"{"MIGRATION".PadRight(name)}{"STAGE",-12}{"ROLLOUT",-26}{"BACKFILL",-30}{"PARITY",-26}{"REPAIR QUEUE",12}");
             foreach (var s in states)
             {
                 var rollout = s.Percent >= 100 ? "100%" : $"{s.Percent}% (rest {s.PreviousStage})";
@@ -45,7 +47,7 @@ public static class StatusVerb
                     { Clean: true } p => $"clean, {p.FinishedAt:MM-dd HH:mm}",
                     var p => $"{p.Missing}/{p.Extra}/{p.Different} miss/extra/diff",
                 };
-                Console.WriteLine($"{s.Migration + (s.CutOver ? "*" : ""),-16}{s.Stage,-12}{rollout,-26}{backfill,-30}{parity,-26}{s.RepairPending,12}");
+                Console.WriteLine($"{(s.Migration + (s.CutOver ? "*" : "")).PadRight(name)}{s.Stage,-12}{rollout,-26}{backfill,-30}{parity,-26}{s.RepairPending,12}");
             }
             if (states.Any(s => s.CutOver))
             {
@@ -58,7 +60,7 @@ public static class StatusVerb
                 Console.WriteLine("GUARD STEPS BACK (latest first)");
                 foreach (var (migration, a) in stepsBack)
                 {
-                    Console.WriteLine($"{a.ActedAt:yyyy-MM-dd HH:mm:ss}  {migration,-16}{a.FromStage} -> {a.ToStage}  {a.Rule}: {a.Reason}");
+                    Console.WriteLine($"{a.ActedAt:yyyy-MM-dd HH:mm:ss}  {migration.PadRight(name)}{a.FromStage} -> {a.ToStage}  {a.Rule}: {a.Reason}");
                 }
             }
             return 0;

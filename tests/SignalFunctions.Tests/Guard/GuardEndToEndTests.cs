@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 
@@ -96,7 +97,7 @@ public sealed class GuardEndToEndTests : IAsyncLifetime
         var (exit, status, _) = await OpsCommand.RunAsync(_db.ConnectionString, "status");
         Assert.Equal(0, exit);
         Assert.Contains("GUARD STEPS BACK", status, StringComparison.Ordinal);
-        Assert.Contains($"{Migration,-16}shadow -> dual_write  secondary_failure_rate: {reason}", status, StringComparison.Ordinal);
+        Assert.Matches($@"{Regex.Escape(Migration)} +shadow -> dual_write  secondary_failure_rate: {Regex.Escape(reason)}", status);
     }
 
     [Fact(Timeout = FaultKit.TestTimeoutMs)]
