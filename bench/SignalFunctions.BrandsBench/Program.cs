@@ -106,13 +106,20 @@ internal static partial class BrandsBenchProgram
         Console.WriteLine(string.Create(c, $"| backfill, extracted_positions rows/s | engine {engineRate:N0} ({rows:N0} rows in {engineSeconds:0.0} s) | plan's method {projected:N0} projected (sample {plan.Rows:N0} rows of {sample:N0} results at {plan.Rows / plan.Elapsed.TotalSeconds:N0} rows/s; OFFSET page {plan.FirstPage.TotalMilliseconds:0} → {lastPage.TotalMilliseconds:0} ms) | {ratio:0}× (target ≥ 50×) |"));
         Console.WriteLine(string.Create(c, $"| parity over {results:N0} collector results × 5 tables | {paritySeconds:0.0} s, {(parityClean ? "clean" : "NOT clean")} | | |"));
         Console.WriteLine(string.Create(c, $"| dashboard query, 30 days of one brand, median of {legacyTimes.Count} | view {viewMedian:0.00} ms | extracted_positions {legacyMedian:0.00} ms | {legacyMedian / viewMedian:0}× faster (plan claims 90×); same answer: {(same ? "yes" : "NO")} |"));
-        Console.WriteLine(string.Create(c, $"| storage, table + indexes | five star tables {Mb(after.Total)} (indexes {Mb(after.Indexes)}) | extracted_positions {Mb(before.Total)} (indexes {Mb(before.Indexes)}) | {100 - 100.0 * after.Total / before.Total:0} % less (plan claims 84 %); indexes {100 - 100.0 * after.Indexes / before.Indexes:0} % less (plan claims 67 %) |"));
-        Console.WriteLine(string.Create(c, $"| storage with mv_brand_daily_metrics | {Mb(after.Total + view.Total)} | {Mb(before.Total)} | {100 - 100.0 * (after.Total + view.Total) / before.Total:0} % less |"));
+        Console.WriteLine(string.Create(c, $"| storage, table + indexes | five star tables {Mb(after.Total)} (indexes {Mb(after.Indexes)}) | extracted_positions {Mb(before.Total)} (indexes {Mb(before.Indexes)}) | {Change(after.Total, before.Total)} (plan claims 84 % less); indexes {Change(after.Indexes, before.Indexes)} (plan claims 67 % less) |"));
+        Console.WriteLine(string.Create(c, $"| storage with mv_brand_daily_metrics | {Mb(after.Total + view.Total)} | {Mb(before.Total)} | {Change(after.Total + view.Total, before.Total)} |"));
         Console.WriteLine(refreshOut.Trim());
 
         ok &= same && parityClean && ratio >= 50;
         Console.WriteLine(ok ? "OK: same answers, parity clean, engine ≥ 50× the plan's method." : "FAILED: see the table.");
         return ok ? 0 : 1;
+    }
+
+    /// <summary>The new size against the old, as "N % less" or "N % more".</summary>
+    private static string Change(long now, long before)
+    {
+        var percent = 100.0 * (now - before) / before;
+        return string.Create(CultureInfo.InvariantCulture, $"{Math.Abs(percent):0} % {(percent <= 0 ? "less" : "more")}");
     }
 
     private static string Mb(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.0} MB");
