@@ -7,8 +7,9 @@
 # results) with demo-data and measures, in the same run: the engine's backfill (rows/s) vs the plan's
 # per-row method on a sample, projected to the table; parity; the dashboard query over
 # extracted_positions vs over mv_brand_daily_metrics (same answer checked); table and index sizes
-# before and after; and the limit, the same fan-out as one statement over the table. Prints one table; exits 0 when the answers agree, parity is clean and the engine
-# is at least 50× the plan's method. Everything it starts is stopped when it ends, however it ends.
+# before and after; and the limit, the same fan-out as one statement over the table. Prints one
+# table; exits 0 when the answers agree, parity is clean and the engine is at least 50× the plan's
+# method. Everything it starts is stopped when it ends, however it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
