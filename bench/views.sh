@@ -51,6 +51,7 @@ psql=("$(pg_bindir)/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d signal -qAtX
 started=$(date +%s.%N)
 "${app[@]}" demo-data --rows "$rows" --seed 42 | tail -1
 demo_seconds=$(echo "$(date +%s.%N) - $started" | bc)
+"${app[@]}" stage signal-events dual_write >/dev/null
 "${app[@]}" backfill signal-events --until-done | tail -1
 "${psql[@]}" -c "VACUUM ANALYZE signal_events"
 initial="$("${app[@]}" refresh-views --full)"

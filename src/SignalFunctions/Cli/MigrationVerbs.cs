@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
 
 namespace SignalFunctions.Cli;
 
@@ -24,11 +25,20 @@ public static class MigrationVerbs
             Copy the migration's existing rows to the new table now, in keyset batches with a checkpoint
             per batch (a kill loses at most one batch; the next run resumes). Shows rows, rate and ETA.
             Without --until-done, stops at the time budget (Migrations__BudgetSeconds) like the timer.
+            Runs from dual_write (all journeys) until complete: before that, some writes skip the new
+            table, and a backfill then would be stale the moment it ends.
             """) { migration, untilDone };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
             var m = MigrationCatalog.Find(parsed.GetValue(migration)!)!;
+            var flag = (await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct)).Flags.GetValueOrDefault(m.Name);
+            if (flag is null || flag.Lowest < Stage.DualWrite)
+            {
+                var at = flag is null ? "has no stage flag" : $"is at {flag.Stage.Name()} ({flag.Percent}%)";
+                Console.Error.WriteLine($"error: {m.Name} {at}, so some writes skip {m.Target}; run './run.sh stage {m.Name} dual_write' first, then the backfill.");
+                return 1;
+            }
             var budget = parsed.GetValue(untilDone)
                 ? TimeSpan.MaxValue
                 : TimeSpan.FromSeconds(services.GetRequiredService<IOptions<MigrationOptions>>().Value.BudgetSeconds);

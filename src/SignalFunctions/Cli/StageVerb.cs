@@ -33,8 +33,10 @@ public static class StageVerb
             Instances obey within a second (embedded store, or App Configuration with the Event Grid push wired),
             or within Flags__RefreshSeconds (App Configuration polling).
             Stages, in order: off, dual_write, shadow, live, rampdown, complete. Moving back is lossless until complete.
-            Gates: past dual_write needs a complete backfill; past shadow a clean parity report newer than the
-            last backfill batch and an empty repair queue.
+            Gates: past dual_write needs a complete backfill; past shadow a clean parity report begun after the
+            last backfill batch and an empty repair queue. Going below dual_write for any share of journeys
+            restarts the backfill at the next dual_write, since those journeys' writes skip the new table.
+            A flag changed by someone else while this runs is not overwritten: run the command again.
             """) { migration, stage, percent, force, reason };
         command.SetAction(async (parsed, ct) =>
         {
@@ -42,6 +44,11 @@ public static class StageVerb
             await using var services = await OpsCli.ServicesAsync(ct);
             var result = await services.GetRequiredService<StageControl>().ChangeAsync(
                 parsed.GetValue(migration)!, newStage, parsed.GetValue(percent), Actor(), parsed.GetValue(force), parsed.GetValue(reason), ct);
+            if (result.Conflict is { } conflict)
+            {
+                Console.Error.WriteLine($"error: {conflict}. Check './run.sh status', then run the command again.");
+                return 1;
+            }
             if (result.Refused)
             {
                 Console.Error.WriteLine($"error: not changed, because {string.Join("; and ", result.FailedGates)}.");

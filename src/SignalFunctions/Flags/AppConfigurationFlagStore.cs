@@ -130,7 +130,7 @@ public sealed partial class AppConfigurationFlagStore(
     /// no flag yet). A change in between fails instead of overwriting it; a locked flag fails with
     /// "flag is locked in App Configuration".
     /// </summary>
-    public async Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, CancellationToken ct)
+    public async Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, StageFlag? expected, CancellationToken ct)
     {
         var key = StageFeatureFlag.Key(migration);
         var existing = await client.GetAsync(key, Label, ct);
@@ -148,6 +148,10 @@ public sealed partial class AppConfigurationFlagStore(
                 // Writing a valid flag over a rejected one is how an operator repairs it.
                 LogOverwritingRejected(key, ex.Reason);
             }
+        }
+        if (existing is null || existingFlag is not null)
+        {
+            EnsureUnchanged(migration, expected, existing, oldStage, oldPercent);
         }
         if (existing is { Locked: true })
         {
@@ -168,11 +172,35 @@ public sealed partial class AppConfigurationFlagStore(
         }
         catch (AppConfigurationConcurrencyException)
         {
-            throw new InvalidOperationException(
-                $"{key} changed in App Configuration while it was being written (its ETag no longer matches); nothing was written. Run the command again.");
+            throw new StageFlagConflictException(migration, $"{key} changed in App Configuration while it was being written; its ETag no longer matches");
         }
         var version = (written.LastModified ?? clock.GetUtcNow()).ToUnixTimeMilliseconds();
         return new StageChange(migration, oldStage, oldPercent, stage, percent, version);
+    }
+
+    // The version is the last-modified time, which the service may give in whole seconds: two
+    // writes within one second would look alike, so the stage and share are compared too. The
+    // If-Match below covers the rest, from this GET to the write.
+    private static void EnsureUnchanged(string migration, StageFlag? expected, KeyValue? existing, Stage stage, int percent)
+    {
+        if (existing is null)
+        {
+            if (expected is not null)
+            {
+                throw new StageFlagConflictException(migration, "it was deleted from App Configuration");
+            }
+            return;
+        }
+        var version = (existing.LastModified ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds();
+        if (expected is null)
+        {
+            throw new StageFlagConflictException(migration, "it was created in App Configuration meanwhile");
+        }
+        if (expected.Version != version || expected.Stage != stage || expected.Percent != percent)
+        {
+            throw new StageFlagConflictException(migration,
+                $"{expected.Stage.Name()} ({expected.Percent}%) was read, it is {stage.Name()} ({percent}%) as of {existing.LastModified:O} now");
+        }
     }
 
     private InvalidOperationException Locked(string key) => new(

@@ -99,11 +99,12 @@ public sealed partial class StageGuard(
         }
 
         var to = flag.Stage.Previous();
-        var result = await stages.ChangeAsync(migration, to, 100, Actor, force: false, $"guard: {trip.Reason}", ct);
+        var result = await stages.ChangeAsync(migration, to, 100, Actor, force: false, $"guard: {trip.Reason}", ct, basedOn: flag);
         if (result.Change is not { } change)
         {
-            LogRefused(migration, flag.Stage.Name(), to.Name(), trip.Reason, string.Join("; ", result.FailedGates));
-            return new GuardVerdict(migration, $"Guard {migration}: {at} past a limit ({trip.Reason}) but cannot step back: {string.Join("; ", result.FailedGates)}", trip);
+            var why = result.Conflict ?? string.Join("; ", result.FailedGates);
+            LogRefused(migration, flag.Stage.Name(), to.Name(), trip.Reason, why);
+            return new GuardVerdict(migration, $"Guard {migration}: {at} past a limit ({trip.Reason}) but cannot step back: {why}", trip);
         }
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO guard_actions (migration, flag_version, from_stage, to_stage, rule, reason, measured, threshold, sample)

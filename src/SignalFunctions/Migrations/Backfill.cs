@@ -118,10 +118,13 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         return new BackfillRun(final, rowsThisRun, watch.Elapsed, paused, outcome);
     }
 
-    /// <summary>Forget the checkpoint, so the next run copies everything again (idempotently).</summary>
-    public static async Task ResetAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
+    /// <summary>
+    /// Forget the checkpoint, so the next run copies everything again (idempotently). False when
+    /// there was none.
+    /// </summary>
+    public static async Task<bool> ResetAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM backfill_progress WHERE migration = @migration", new { migration }, cancellationToken: ct));
+            "DELETE FROM backfill_progress WHERE migration = @migration", new { migration }, cancellationToken: ct)) > 0;
 
     private static int NextBatchSize(int current, TimeSpan took, MigrationOptions settings)
     {

@@ -25,7 +25,7 @@ public static class CaptureTriggers
             return;
         }
         // With a partial rollout some journeys are already past off: mirror as soon as any are.
-        var stage = flag.Percent > 0 ? flag.Stage : flag.Stage.Previous();
+        var stage = flag.Highest;
         var wanted = Wanted(stage) && !await Cutover.IsCutOverAsync(connection, m.Name, ct);
         var sql = wanted ? m.InstallCaptureSql : m.RemoveCaptureSql;
         if (sql is not null)

@@ -25,8 +25,19 @@ public static class MigrationTimers
         foreach (var m in MigrationCatalog.All)
         {
             // A migration without a flag (none in App Configuration yet) is left alone: no stage is known.
-            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage is < Stage.DualWrite or Stage.Complete)
+            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage == Stage.Complete)
             {
+                continue;
+            }
+            if (flag.Lowest < Stage.DualWrite)
+            {
+                // Only a table every write reaches can be backfilled for good. A flag moved below
+                // dual_write elsewhere (the portal) makes what was copied stale, as the stage verb does.
+                await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
+                if (await Backfill.ResetAsync(connection, m.Name, ct))
+                {
+                    logs.Add($"Backfill {m.Name}: reset, the stage is below dual_write for some journeys ({flag.Stage.Name()} at {flag.Percent}%); it starts over at dual_write");
+                }
                 continue;
             }
             var left = deadline - DateTime.UtcNow;

@@ -89,7 +89,7 @@ public sealed partial class RepairJob(
             return 0;
         }
         var flag = (await flags.LoadAsync(ct))[m.Name];
-        var trusted = TrustedSide(m, flag.Percent >= 100 ? flag.Stage : flag.Stage.Previous());
+        var trusted = TrustedSide(m, flag.Lowest);
         await using var tx = await connection.BeginTransactionAsync(ct);
         async Task RunAsync(string sql, IReadOnlyList<string> keys)
         {

@@ -4,41 +4,63 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-public sealed record StageChangeResult(StageChange? Change, IReadOnlyList<string> FailedGates, bool Forced)
+/// <summary>
+/// A stage change, or why it was refused: the gates that failed, or (<see cref="Conflict"/>) a
+/// change made by someone else in between, which --force does not override.
+/// </summary>
+public sealed record StageChangeResult(StageChange? Change, IReadOnlyList<string> FailedGates, bool Forced, string? Conflict = null)
 {
     public bool Refused => Change is null;
 }
 
 /// <summary>
 /// Moves a migration's stage through its gates: past dual_write only once the backfill is
-/// complete; past shadow only with a clean parity report newer than the last backfill batch and
+/// complete; past shadow only with a clean parity report begun after the last backfill batch and
 /// an empty repair queue; never below complete while cut over. --force overrides (except the last)
-/// and is recorded. Every change lands in stage_history.
+/// and is recorded. Changes of one migration are serialized, and a change based on a flag that
+/// has moved since is refused. Every change lands in stage_history.
 /// </summary>
 public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlagStore store, ILogger<StageControl> logger)
 {
+    /// <param name="basedOn">
+    /// The flag the caller decided on (the guard's reading): refused when the flag is not that one
+    /// any more, so a step back can never undo, or overshoot, someone else's change.
+    /// </param>
     public async Task<StageChangeResult> ChangeAsync(
-        string migration, Stage stage, int percent, string actor, bool force, string? reason, CancellationToken ct)
+        string migration, Stage stage, int percent, string actor, bool force, string? reason, CancellationToken ct,
+        StageFlag? basedOn = null)
     {
-        // No flag yet (a new App Configuration store): the write creates it, as from off.
-        var current = (await store.LoadAsync(ct)).Flags.GetValueOrDefault(migration)?.Stage ?? Stage.Off;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // Two changes of one migration (two operators, an operator and the guard) queue here, so
+        // each judges the gates, and writes, from the flag the one before it left.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtext('stage'), hashtext(@migration))", new { migration }, tx, cancellationToken: ct));
+
+        // No flag yet (a new App Configuration store): the write creates it, as from off.
+        var flag = (await store.LoadAsync(ct)).Flags.GetValueOrDefault(migration);
+        var current = flag?.Stage ?? Stage.Off;
+        if (basedOn is not null && (flag is null || flag.Version != basedOn.Version || flag.Stage != basedOn.Stage || flag.Percent != basedOn.Percent))
+        {
+            var now = flag is null ? "gone" : $"{flag.Stage.Name()} ({flag.Percent}%), version {flag.Version}";
+            return Conflicted($"{migration} changed since it was read at {basedOn.Stage.Name()} ({basedOn.Percent}%), version {basedOn.Version}: it is {now}; nothing was written");
+        }
         if (stage < Stage.Complete && await Cutover.IsCutOverAsync(connection, migration, ct))
         {
             // The old table is a read-only view now: writing to it would fail every request.
             return new StageChangeResult(null, [$"{migration} is cut over (its old table is a view); run './run.sh rollback {migration}' first"], false);
         }
 
-        var failed = stage > current ? await FailedGatesAsync(connection, migration, stage, ct) : [];
+        // Gates judge the furthest stage any journey reaches, before and after.
+        var highest = StageRules.Highest(stage, percent);
+        var failed = highest > (flag?.Highest ?? Stage.Off) ? await FailedGatesAsync(connection, migration, highest, ct) : [];
         if (failed.Count > 0 && !force)
         {
             return new StageChangeResult(null, failed, false);
         }
-        var change = await store.SetStageAsync(migration, stage, percent, actor, ct);
-        if (MigrationCatalog.Find(migration) is { } declared)
+        if (failed.Count > 0)
         {
-            // Outside writers are mirrored from the moment the stage asks for it, before any backfill.
-            await CaptureTriggers.SyncAsync(connection, declared, new StageFlag(migration, stage, percent, change.Version, DateTimeOffset.UtcNow), ct);
+            LogForced(migration, stage.Name(), actor, string.Join("; ", failed));
         }
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO stage_history (migration, from_stage, to_stage, percent, actor, forced, reason)
@@ -47,12 +69,47 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         {
             migration, from = current.Name(), to = stage.Name(), percent, actor,
             forced = failed.Count > 0, reason = failed.Count > 0 ? $"{reason} (forced past: {string.Join("; ", failed)})".Trim() : reason,
-        }, cancellationToken: ct));
-        if (failed.Count > 0)
+        }, tx, cancellationToken: ct));
+        if (StageRules.Lowest(stage, percent) < Stage.DualWrite)
         {
-            LogForced(migration, stage.Name(), actor, string.Join("; ", failed));
+            // Some writes skip the new table from now on, so what the backfill copied goes stale:
+            // it starts over at the next dual_write, and parity after it judges the next advance.
+            await Backfill.ResetAsync(connection, migration, ct);
+        }
+
+        StageChange change;
+        try
+        {
+            change = await store.SetStageAsync(migration, stage, percent, actor, flag, ct);
+        }
+        catch (StageFlagConflictException ex)
+        {
+            return Conflicted(ex.Message);
+        }
+        await tx.CommitAsync(ct);
+
+        if (MigrationCatalog.Find(migration) is { } declared)
+        {
+            await SyncCaptureAsync(connection, declared, new StageFlag(migration, stage, percent, change.Version, DateTimeOffset.UtcNow), ct);
         }
         return new StageChangeResult(change, failed, failed.Count > 0);
+    }
+
+    private static StageChangeResult Conflicted(string why) => new(null, [], false, why);
+
+    // Outside writers are mirrored from the moment the stage asks for it, before any backfill. A
+    // legacy table too busy to take the trigger now gets it from the backfill tick, which keeps
+    // triggers in step with the flags; the stage is set either way.
+    private async Task SyncCaptureAsync(NpgsqlConnection connection, DataMigration declared, StageFlag flag, CancellationToken ct)
+    {
+        try
+        {
+            await CaptureTriggers.SyncAsync(connection, declared, flag, ct);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled)
+        {
+            LogCaptureDeferred(declared.Name, ex.MessageText);
+        }
     }
 
     public static async Task<List<string>> FailedGatesAsync(NpgsqlConnection connection, string migration, Stage stage, CancellationToken ct)
@@ -82,9 +139,10 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             {
                 failed.Add($"the latest parity report is not clean (run './run.sh parity {migration}', then './run.sh repair {migration}')");
             }
-            else if (backfill.LastBatchAt is { } last && report.FinishedAt < DateTime.SpecifyKind(last, DateTimeKind.Utc))
+            else if (backfill.LastBatchAt is { } last && report.StartedAt < DateTime.SpecifyKind(last, DateTimeKind.Utc))
             {
-                failed.Add($"the clean parity report is older than the last backfill batch (run './run.sh parity {migration}')");
+                // A report begun before the batch may have passed its range before the batch wrote it.
+                failed.Add($"the clean parity report began before the last backfill batch (run './run.sh parity {migration}')");
             }
             var pending = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL", new { migration }, cancellationToken: ct));
@@ -98,4 +156,7 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stage of {Migration} forced to {Stage} by {Actor} past failed gates: {Gates}")]
     private partial void LogForced(string migration, string stage, string actor, string gates);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Capture trigger of {Migration} not synced now ({Error}); the next backfill tick installs or removes it")]
+    private partial void LogCaptureDeferred(string migration, string error);
 }

@@ -11,7 +11,18 @@ public interface IStageFlagStore
 {
     Task<FlagSnapshot> LoadAsync(CancellationToken ct);
 
-    Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, CancellationToken ct);
+    /// <summary>
+    /// Writes the flag only if it is still <paramref name="expected"/> (null: only if there is none
+    /// yet); otherwise throws <see cref="StageFlagConflictException"/> and writes nothing.
+    /// </summary>
+    Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, StageFlag? expected, CancellationToken ct);
+}
+
+/// <summary>The flag changed between the read a stage change was based on and its write.</summary>
+public sealed class StageFlagConflictException(string migration, string detail)
+    : InvalidOperationException($"{migration}: the stage flag changed since it was read ({detail}); nothing was written")
+{
+    public string Migration { get; } = migration;
 }
 
 /// <summary>The embedded default: stage flags kept in PostgreSQL's stage_flags table.</summary>
@@ -44,12 +55,13 @@ public sealed class EmbeddedFlagStore(NpgsqlDataSource dataSource, TimeProvider 
     }
 
     /// <summary>Sets a stage; the table's trigger notifies every listening instance.</summary>
-    public async Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, CancellationToken ct)
+    public async Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, StageFlag? expected, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var change = await connection.QuerySingleOrDefaultAsync<StageChangeRow>(new CommandDefinition("""
             WITH old AS (
-              SELECT migration, stage, percent FROM stage_flags WHERE migration = @migration FOR UPDATE
+              SELECT migration, stage, percent FROM stage_flags
+               WHERE migration = @migration AND version = @version FOR UPDATE
             )
             UPDATE stage_flags f
                SET stage = @stage, percent = @percent, version = f.version + 1,
@@ -57,8 +69,15 @@ public sealed class EmbeddedFlagStore(NpgsqlDataSource dataSource, TimeProvider 
               FROM old
              WHERE f.migration = old.migration
             RETURNING old.stage AS OldStage, old.percent AS OldPercent, f.version AS Version
-            """, new { migration, stage = stage.Name(), percent, actor }, cancellationToken: ct))
-            ?? throw new KeyNotFoundException($"No stage flag for migration '{migration}'.");
+            """, new { migration, stage = stage.Name(), percent, actor, version = expected?.Version }, cancellationToken: ct));
+        if (change is null)
+        {
+            var now = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                "SELECT version FROM stage_flags WHERE migration = @migration", new { migration }, cancellationToken: ct));
+            throw now is null
+                ? new KeyNotFoundException($"No stage flag for migration '{migration}'.")
+                : new StageFlagConflictException(migration, $"version {expected?.Version.ToString() ?? "none"} was read, it is {now} now");
+        }
         StageRules.TryParse(change.OldStage, out var oldStage);
         return new StageChange(migration, oldStage, change.OldPercent, stage, percent, change.Version);
     }

@@ -39,6 +39,12 @@ public static class StageRules
     /// <summary>The stage an entity outside a partial rollout stays on.</summary>
     public static Stage Previous(this Stage stage) => stage == Stage.Off ? Stage.Off : stage - 1;
 
+    /// <summary>The stage every journey is at least on, with <paramref name="percent"/> % on <paramref name="stage"/>.</summary>
+    public static Stage Lowest(Stage stage, int percent) => percent >= 100 ? stage : stage.Previous();
+
+    /// <summary>The stage some journey is on, with <paramref name="percent"/> % on <paramref name="stage"/>.</summary>
+    public static Stage Highest(Stage stage, int percent) => percent > 0 ? stage : stage.Previous();
+
     public static string Name(this Stage stage) => stage switch
     {
         Stage.Off => "off",

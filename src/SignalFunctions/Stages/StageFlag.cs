@@ -16,6 +16,12 @@ public sealed record StageFlag(string Migration, Stage Stage, int Percent, long 
 
     public Stage StageFor(Guid journeyKey) => Percent >= 100 ? Stage : StageFor(journeyKey.ToString("D"));
 
+    /// <summary>The stage every journey is at least on.</summary>
+    public Stage Lowest => StageRules.Lowest(Stage, Percent);
+
+    /// <summary>The stage some journey is on.</summary>
+    public Stage Highest => StageRules.Highest(Stage, Percent);
+
     /// <summary>
     /// The Microsoft.Targeting bucket (AZURE.md): SHA-256 of "{key}\n{flag}", first four bytes
     /// little-endian, as a percentage of uint.MaxValue. Same answer as the portal's targeting filter,
