@@ -52,10 +52,18 @@ public static class MigrationVerbs
         return command;
     }
 
+    /// <summary>`parity` exit code when another run of the same migration holds the parity lock: nothing was compared.</summary>
+    public const int ParityLockHeld = 3;
+
     private static Command Parity()
     {
         var migration = DeclaredMigration();
-        var command = new Command("parity", "Compare old and new by checksums over key ranges and run the validation rules. Exits 0 when equal (and no error rule fires), 1 when not, and prints the keys.") { migration };
+        var command = new Command("parity", $"""
+            Compare old and new by checksums over key ranges and run the validation rules; prints the
+            missing, extra and different keys.
+            Exit codes: 0 equal (and no error rule fires), 1 not equal, {ParityLockHeld} another parity run of
+            the migration (the Parity timer, another instance) holds its lock, so nothing was compared.
+            """) { migration };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
@@ -63,8 +71,8 @@ public static class MigrationVerbs
             var report = await services.GetRequiredService<Migrations.Parity>().RunAsync(m, ct);
             if (report is null)
             {
-                Console.Error.WriteLine($"error: another parity run of {m.Name} is in progress; try again when it ends.");
-                return 1;
+                Console.Error.WriteLine($"error: another parity run of {m.Name} holds its lock (the Parity timer or another instance); nothing was compared. Try again when it ends.");
+                return ParityLockHeld;
             }
             Console.WriteLine($"{m.Name}: {report.RowsCompared:N0} rows compared over {report.RangesChecked:N0} ranges in {report.DurationSeconds:0.00} s");
             Print("missing in " + m.Target, report.MissingCount, report.MissingKeys);
@@ -206,9 +214,10 @@ public static class MigrationVerbs
             const int width = 30;
             var percent = p.Percent ?? 0;
             var filled = (int)(percent / 100 * width);
-            var eta = p.Eta is { } e ? $"ETA {e:hh\\:mm\\:ss}" : p.Completed ? "done" : "ETA ?";
+            var eta = p.Completed ? "done" : $"ETA {EtaText.Of(p.Eta)}";
             return $"[{new string('#', filled)}{new string('.', width - filled)}] {percent,5:0.0}% " +
-                   $"{p.RowsScanned:N0}/{p.RowsTotal?.ToString("N0") ?? "?"} rows, {p.RowsPerSecond ?? 0:N0} rows/s, {eta}, batch {p.BatchSize:N0}";
+                   $"{p.RowsScanned:N0}/{p.RowsTotal?.ToString("N0") ?? "?"} rows, {p.RowsPerSecond ?? 0:N0} rows/s, {eta}, batch {p.BatchSize:N0}" +
+                   (p.PausedBy is { } busy ? $", paused: {busy}" : "");
         }
     }
 }

@@ -41,7 +41,7 @@ public static class OpsCli
             Console.Error.WriteLine($"error: the database is unreachable ({ex.Message}). Check ConnectionStrings__Signal, or start it with ./run.sh.");
             return 1;
         }
-        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException or Flags.AppConfiguration.AppConfigurationException)
+        catch (Exception ex) when (ex is SchemaDriftException or Migrations.CutoverRefusedException or Migrations.CaptureBusyException or Flags.AppConfiguration.AppConfigurationException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;

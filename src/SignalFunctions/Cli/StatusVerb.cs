@@ -28,9 +28,15 @@ public static class StatusVerb
                 }));
                 return 0;
             }
+            if (states.Count == 0)
+            {
+                // Issue 3: a store without flags (a new App Configuration store) has nothing to show yet.
+                Console.WriteLine("No migration has a stage flag yet; create one with './run.sh stage MIGRATION off'.");
+                return 0;
+            }
             // As wide as the longest name (and its cut-over mark) plus a gap, so columns line up.
             var name = Math.Max("MIGRATION".Length, states.Max(s => s.Migration.Length + 1)) + 2;
-            Console.WriteLine($"{"MIGRATION".PadRight(name)}{"STAGE",-12}{"ROLLOUT",-26}{"BACKFILL",-30}{"PARITY",-26}{"REPAIR QUEUE",12}");
+            Console.WriteLine($"{"MIGRATION".PadRight(name)}{"STAGE",-12}{"ROLLOUT",-26}{"BACKFILL",-36}{"ROWS/S",-10}{"PARITY",-26}{"REPAIR QUEUE",12}");
             foreach (var s in states)
             {
                 var rollout = s.Percent >= 100 ? "100%" : $"{s.Percent}% (rest {s.PreviousStage})";
@@ -39,32 +45,52 @@ public static class StatusVerb
                     null => "-",
                     { Completed: true } b => $"complete ({b.RowsScanned:N0} rows)",
                     { RowsScanned: 0 } => "not started",
-                    var b => $"{b.Percent ?? 0:0.0}% {b.RowsScanned:N0}/{b.RowsTotal:N0}" + (b.EtaSeconds is { } eta ? $" ETA {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}" : ""),
+                    var b => $"{b.Percent ?? 0:0.0}% {b.RowsScanned:N0}/{b.RowsTotal:N0}" + (b.EtaSeconds is { } eta ? $" ETA {EtaText.Of(TimeSpan.FromSeconds(eta))}" : ""),
                 };
+                var rate = s.Backfill?.RowsPerSecond is { } r ? $"{r:N0}" : "-";
                 var parity = s.Parity switch
                 {
                     null => s.Backfill is null ? "-" : "never run",
                     { Clean: true } p => $"clean, {p.FinishedAt:MM-dd HH:mm}",
                     var p => $"{p.Missing}/{p.Extra}/{p.Different} miss/extra/diff",
                 };
-                Console.WriteLine($"{(s.Migration + (s.CutOver ? "*" : "")).PadRight(name)}{s.Stage,-12}{rollout,-26}{backfill,-30}{parity,-26}{s.RepairPending,12}");
+                Console.WriteLine($"{(s.Migration + (s.CutOver ? "*" : "")).PadRight(name)}{s.Stage,-12}{rollout,-26}{backfill,-36}{rate,-10}{parity,-26}{s.RepairPending,12}");
             }
             if (states.Any(s => s.CutOver))
             {
                 Console.WriteLine("* cut over: the old table's name is a view over the new table");
             }
-            var stepsBack = states.SelectMany(s => s.GuardActions.Select(a => (s.Migration, Action: a))).OrderByDescending(g => g.Action.ActedAt).ToList();
-            if (stepsBack.Count > 0)
-            {
-                Console.WriteLine();
-                Console.WriteLine("GUARD STEPS BACK (latest first)");
-                foreach (var (migration, a) in stepsBack)
-                {
-                    Console.WriteLine($"{a.ActedAt:yyyy-MM-dd HH:mm:ss}  {migration.PadRight(name)}{a.FromStage} -> {a.ToStage}  {a.Rule}: {a.Reason}");
-                }
-            }
+            Section("BACKFILL ERRORS (the last failed batch; cleared when one commits)", states
+                .Where(s => s.Backfill?.LastError is not null)
+                .Select(s => $"{s.Migration.PadRight(name)}{s.Backfill!.LastErrorAt:yyyy-MM-dd HH:mm:ss}Z  {s.Backfill.LastError}"));
+            Section("PARITY REPAIR ERRORS (the latest report's keys could not be fixed)", states
+                .Where(s => s.Parity?.RepairError is not null)
+                .Select(s => $"{s.Migration.PadRight(name)}{s.Parity!.RepairError}"));
+            Section("VALIDATION (rules with violations in the latest parity report)", states
+                .SelectMany(s => (s.Parity?.Validation ?? []).Where(v => v.Violations > 0)
+                    .Select(v => $"{s.Migration.PadRight(name)}{v.Name} ({v.Severity}): {v.Violations:N0} - {v.Description}")));
+            Section("GUARD STEPS BACK (latest first)", states
+                .SelectMany(s => s.GuardActions.Select(a => (s.Migration, Action: a)))
+                .OrderByDescending(g => g.Action.ActedAt)
+                .Select(g => $"{g.Action.ActedAt:yyyy-MM-dd HH:mm:ss}  {g.Migration.PadRight(name)}{g.Action.FromStage} -> {g.Action.ToStage}  {g.Action.Rule}: {g.Action.Reason}"));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>A titled block under the table, only when it has lines.</summary>
+    private static void Section(string title, IEnumerable<string> lines)
+    {
+        var list = lines.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+        Console.WriteLine();
+        Console.WriteLine(title);
+        foreach (var line in list)
+        {
+            Console.WriteLine(line);
+        }
     }
 }

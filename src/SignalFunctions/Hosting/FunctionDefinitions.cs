@@ -36,5 +36,8 @@ public sealed record TimerFunction(string Name, string DefaultSchedule, Func<ISe
     public string ScheduleSetting => $"{Name}Schedule";
 }
 
-/// <summary>What one timer run reports: one summary line, plus any detail worth a log line.</summary>
-public sealed record TimerOutcome(IReadOnlyList<string> Logs);
+/// <summary>
+/// What one timer run reports: one summary line, plus any detail worth a log line. Failed: part of
+/// the run failed (its lines say which) after the rest ran, so the host records a failed invocation.
+/// </summary>
+public sealed record TimerOutcome(IReadOnlyList<string> Logs, bool Failed = false);

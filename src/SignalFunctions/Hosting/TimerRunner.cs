@@ -19,6 +19,11 @@ public sealed partial class TimerRunner(IServiceScopeFactory scopes, ILogger<Tim
             {
                 LogLine(timer.Name, line);
             }
+            if (outcome.Failed)
+            {
+                LogPartlyFailed(timer.Name, watch.ElapsedMilliseconds);
+                return (false, outcome.Logs);
+            }
             LogSucceeded(timer.Name, watch.ElapsedMilliseconds);
             return (true, outcome.Logs);
         }
@@ -34,6 +39,9 @@ public sealed partial class TimerRunner(IServiceScopeFactory scopes, ILogger<Tim
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Timer {Timer} finished in {ElapsedMs} ms")]
     private partial void LogSucceeded(string timer, long elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Timer {Timer} finished in {ElapsedMs} ms, with failures (see its lines)")]
+    private partial void LogPartlyFailed(string timer, long elapsedMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Timer {Timer} failed after {ElapsedMs} ms")]
     private partial void LogFailed(Exception exception, string timer, long elapsedMs);

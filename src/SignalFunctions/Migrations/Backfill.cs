@@ -5,8 +5,11 @@ using Npgsql;
 
 namespace SignalFunctions.Migrations;
 
+/// <param name="LastError">The last batch that failed, until one commits again.</param>
+/// <param name="PausedBy">Why the run is waiting right now (the throttle's reason), for the live progress line.</param>
 public sealed record BackfillProgress(
-    string Migration, long RowsScanned, long RowsCopied, long? RowsTotal, int BatchSize, double? RowsPerSecond, bool Completed)
+    string Migration, long RowsScanned, long RowsCopied, long? RowsTotal, int BatchSize, double? RowsPerSecond, bool Completed,
+    string? LastError = null, DateTime? LastErrorAt = null, string? PausedBy = null)
 {
     public double? Percent => RowsTotal is > 0 ? Math.Min(100.0, RowsScanned * 100.0 / RowsTotal.Value) : Completed ? 100 : null;
 
@@ -16,6 +19,17 @@ public sealed record BackfillProgress(
 }
 
 public sealed record BackfillRun(BackfillProgress Progress, long RowsThisRun, TimeSpan Elapsed, TimeSpan Paused, string Outcome);
+
+public static class EtaText
+{
+    /// <summary>How long is left, as people read it: 01:02:03 within a day, "3d 4h" beyond (hh would wrap at 24).</summary>
+    public static string Of(TimeSpan? eta) => eta switch
+    {
+        null => "?",
+        { } e when e.TotalDays >= 1 => $"{(int)e.TotalDays}d {e.Hours}h",
+        { } e => e.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
+    };
+}
 
 /// <summary>
 /// Copies a migration's existing source rows to the target: keyset batches (never OFFSET), one
@@ -61,6 +75,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             if (load.BusyReason is { } busy)
             {
                 LogPaused(migration.Name, busy);
+                progress?.Report(current with { PausedBy = busy });
                 var pause = TimeSpan.FromSeconds(1);
                 await Task.Delay(pause, ct);
                 paused += pause;
@@ -68,20 +83,23 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             }
 
             var batchWatch = Stopwatch.StartNew();
-            await using var tx = await connection.BeginTransactionAsync(ct);
-            var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
-                BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
-            var rate = (rowsThisRun + batch.Scanned) / Math.Max(0.001, (watch.Elapsed - paused).TotalSeconds);
-            var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
-            await connection.ExecuteAsync(new CommandDefinition("""
-                UPDATE backfill_progress
-                   SET last_key = coalesce(@lastKey, last_key), rows_scanned = rows_scanned + @scanned,
-                       rows_copied = rows_copied + @copied, batches = batches + 1, batch_size = @nextSize,
-                       last_batch_at = now(), rate = @rate,
-                       completed_at = CASE WHEN @scanned = 0 THEN now() END
-                 WHERE migration = @name
-                """, new { lastKey = batch.LastKey, batch.Scanned, batch.Copied, nextSize, rate, name = migration.Name }, tx, cancellationToken: ct));
-            await tx.CommitAsync(ct);
+            var rowsBefore = rowsThisRun;
+            var activeBefore = watch.Elapsed - paused;
+            (string? LastKey, long Scanned, long Copied) batch;
+            int nextSize;
+            double rate;
+            try
+            {
+                (batch, nextSize, rate) = await CopyBatchAsync(connection, migration, settings, lastKey, batchSize,
+                    scanned => (rowsBefore + scanned) / Math.Max(0.001, (activeBefore + batchWatch.Elapsed).TotalSeconds), batchWatch, ct);
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // Kept where status and /api/migrations read it: a batch failing every tick is otherwise
+                // only in the host's logs. The failure still fails the run.
+                await RecordErrorAsync(migration, ex);
+                throw;
+            }
 
             rowsThisRun += batch.Scanned;
             lastKey = batch.LastKey ?? lastKey;
@@ -93,6 +111,9 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 BatchSize = nextSize,
                 RowsPerSecond = rate,
                 Completed = batch.Scanned == 0,
+                LastError = null,
+                LastErrorAt = null,
+                PausedBy = null,
             };
             progress?.Report(current);
             if (DateTime.UtcNow - lastLog > TimeSpan.FromSeconds(10))
@@ -114,8 +135,50 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             }
         }
         var final = await ReadAsync(connection, migration, ct);
-        LogRun(migration.Name, rowsThisRun, final.RowsScanned, final.RowsTotal, outcome);
+        LogRun(migration.Name, rowsThisRun, final.RowsScanned, final.RowsTotal, final.RowsPerSecond, EtaText.Of(final.Eta), outcome);
         return new BackfillRun(final, rowsThisRun, watch.Elapsed, paused, outcome);
+    }
+
+    /// <summary>One batch and its checkpoint, in one transaction (rolled back when anything in it fails).</summary>
+    private static async Task<((string? LastKey, long Scanned, long Copied) Batch, int NextSize, double Rate)> CopyBatchAsync(
+        NpgsqlConnection connection, DataMigration migration, MigrationOptions settings, string? lastKey, int batchSize,
+        Func<long, double> rateAfter, Stopwatch batchWatch, CancellationToken ct)
+    {
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
+            BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
+        var rate = rateAfter(batch.Scanned);
+        var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
+        await connection.ExecuteAsync(new CommandDefinition("""
+            UPDATE backfill_progress
+               SET last_key = coalesce(@lastKey, last_key), rows_scanned = rows_scanned + @scanned,
+                   rows_copied = rows_copied + @copied, batches = batches + 1, batch_size = @nextSize,
+                   last_batch_at = now(), rate = @rate,
+                   completed_at = CASE WHEN @scanned = 0 THEN now() END,
+                   last_error = NULL, last_error_at = NULL
+             WHERE migration = @name
+            """, new { lastKey = batch.LastKey, batch.Scanned, batch.Copied, nextSize, rate, name = migration.Name }, tx, cancellationToken: ct));
+        await tx.CommitAsync(ct);
+        return (batch, nextSize, rate);
+    }
+
+    /// <summary>Text for an operator: a PostgreSQL error's code and message, else the exception's message.</summary>
+    public static string ErrorText(Exception ex) => ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.Message;
+
+    // On a connection of its own: the run's may be what broke.
+    private async Task RecordErrorAsync(DataMigration migration, Exception error)
+    {
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE backfill_progress SET last_error = @error, last_error_at = now() WHERE migration = @name",
+                new { error = ErrorText(error), name = migration.Name }, cancellationToken: CancellationToken.None));
+        }
+        catch (NpgsqlException ex)
+        {
+            LogErrorNotRecorded(ex, migration.Name);
+        }
     }
 
     /// <summary>
@@ -184,12 +247,13 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
     public static async Task<BackfillProgress> ReadAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<(long Scanned, long Copied, long? Total, int BatchSize, double? Rate, DateTime? CompletedAt)>(
+        var row = await connection.QuerySingleOrDefaultAsync<(long Scanned, long Copied, long? Total, int BatchSize, double? Rate, DateTime? CompletedAt, string? LastError, DateTime? LastErrorAt)>(
             new CommandDefinition("""
-                SELECT rows_scanned, rows_copied, rows_total, batch_size, rate, completed_at
+                SELECT rows_scanned, rows_copied, rows_total, batch_size, rate, completed_at, last_error, last_error_at
                   FROM backfill_progress WHERE migration = @name
                 """, new { name = m.Name }, cancellationToken: ct));
-        return new BackfillProgress(m.Name, row.Scanned, row.Copied, row.Total, row.BatchSize, row.Rate, row.CompletedAt is not null);
+        return new BackfillProgress(m.Name, row.Scanned, row.Copied, row.Total, row.BatchSize, row.Rate, row.CompletedAt is not null,
+            row.LastError, row.LastErrorAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s")]
@@ -198,6 +262,9 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration} paused: {Reason}")]
     private partial void LogPaused(string migration, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsThisRun} rows this run, {RowsScanned} of {RowsTotal} in all ({Outcome})")]
-    private partial void LogRun(string migration, long rowsThisRun, long rowsScanned, long? rowsTotal, string outcome);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsThisRun} rows this run, {RowsScanned} of {RowsTotal} in all, {RowsPerSecond:0} rows/s, ETA {Eta} ({Outcome})")]
+    private partial void LogRun(string migration, long rowsThisRun, long rowsScanned, long? rowsTotal, double? rowsPerSecond, string eta, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backfill {Migration}: the batch's error could not be recorded in backfill_progress")]
+    private partial void LogErrorNotRecorded(Exception exception, string migration);
 }

@@ -18,7 +18,19 @@ public static class CaptureTriggers
     // them from the old one.
     public static bool Wanted(Stage stage) => stage >= Stage.DualWrite;
 
-    public static async Task SyncAsync(NpgsqlConnection connection, DataMigration m, StageFlag flag, CancellationToken ct)
+    /// <summary>
+    /// How long the trigger DDL waits for the legacy table's lock. CREATE/DROP TRIGGER queue behind a
+    /// long transaction on the table, and every outside writer then queues behind them: give up
+    /// instead, and let the next tick try again.
+    /// </summary>
+    public const int LockTimeoutSeconds = 5;
+
+    /// <summary>
+    /// Installs or removes the capture as the stage asks. In its own transaction with the lock
+    /// timeout, unless the caller passes one (which then sets its own timeout).
+    /// </summary>
+    /// <exception cref="CaptureBusyException">The table's lock was not granted within the timeout.</exception>
+    public static async Task SyncAsync(NpgsqlConnection connection, DataMigration m, StageFlag flag, CancellationToken ct, NpgsqlTransaction? tx = null)
     {
         if (m.InstallCaptureSql is null && m.RemoveCaptureSql is null)
         {
@@ -28,9 +40,30 @@ public static class CaptureTriggers
         var stage = flag.Highest;
         var wanted = Wanted(stage) && !await Cutover.IsCutOverAsync(connection, m.Name, ct);
         var sql = wanted ? m.InstallCaptureSql : m.RemoveCaptureSql;
-        if (sql is not null)
+        if (sql is null)
         {
-            await connection.ExecuteAsync(new CommandDefinition(sql, cancellationToken: ct));
+            return;
+        }
+        try
+        {
+            if (tx is not null)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(sql, transaction: tx, cancellationToken: ct));
+                return;
+            }
+            await using var own = await connection.BeginTransactionAsync(ct);
+            await connection.ExecuteAsync(new CommandDefinition($"SET LOCAL lock_timeout = '{LockTimeoutSeconds}s'", transaction: own, cancellationToken: ct));
+            await connection.ExecuteAsync(new CommandDefinition(sql, transaction: own, cancellationToken: ct));
+            await own.CommitAsync(ct);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
+        {
+            throw new CaptureBusyException(
+                $"{m.Name}: capture trigger on {m.Source} not {(wanted ? "installed" : "removed")}: its lock was not granted within " +
+                $"{LockTimeoutSeconds} s (a long transaction on the table?); the next Backfill tick retries", ex);
         }
     }
 }
+
+/// <summary>The capture's DDL gave up waiting for the legacy table's lock; nothing changed.</summary>
+public sealed class CaptureBusyException(string message, Exception inner) : Exception(message, inner);

@@ -4,9 +4,18 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-public sealed record BackfillSummary(long RowsScanned, long RowsCopied, long? RowsTotal, double? Percent, double? RowsPerSecond, double? EtaSeconds, bool Completed);
+/// <param name="LastError">The last batch that failed (until one commits again), and when.</param>
+public sealed record BackfillSummary(
+    long RowsScanned, long RowsCopied, long? RowsTotal, double? Percent, double? RowsPerSecond, double? EtaSeconds, bool Completed,
+    string? LastError, DateTime? LastErrorAt);
 
-public sealed record ParitySummary(long Id, DateTime FinishedAt, bool Clean, long RowsCompared, long Missing, long Extra, long Different, IReadOnlyList<RuleResult> Validation);
+/// <summary>The latest parity report, with its key lists capped at <see cref="MigrationOverview.KeysShown"/> (the counts are exact).</summary>
+/// <param name="RepairError">Why repair could not fix this report's keys, when it tried and failed.</param>
+public sealed record ParitySummary(
+    long Id, DateTime FinishedAt, bool Clean, int RangesChecked, long RowsCompared, double DurationSeconds,
+    long Missing, long Extra, long Different,
+    IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
+    IReadOnlyList<RuleResult> Validation, string? RepairError);
 
 public sealed record StageHistoryEntry(string FromStage, string ToStage, int Percent, string Actor, bool Forced, string? Reason, DateTime ChangedAt);
 
@@ -21,6 +30,9 @@ public sealed record MigrationState(
 /// <summary>Everything an operator asks about a migration, for `status` and GET /api/migrations alike.</summary>
 public static class MigrationOverview
 {
+    /// <summary>Keys listed per kind in a summary: enough to start looking; `parity MIGRATION` prints the report's full list.</summary>
+    public const int KeysShown = 20;
+
     public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, CancellationToken ct)
     {
         var pending = (await connection.QueryAsync<(string Migration, long Count)>(new CommandDefinition(
@@ -40,11 +52,13 @@ public static class MigrationOverview
             {
                 var progress = await Backfill.ReadAsync(connection, declared, ct);
                 backfill = new BackfillSummary(progress.RowsScanned, progress.RowsCopied, progress.RowsTotal, progress.Percent,
-                    progress.RowsPerSecond, progress.Eta?.TotalSeconds, progress.Completed);
+                    progress.RowsPerSecond, progress.Eta?.TotalSeconds, progress.Completed, progress.LastError, progress.LastErrorAt);
                 if (await Parity.LatestAsync(connection, name, ct) is { } report)
                 {
-                    parity = new ParitySummary(report.Id, report.FinishedAt, report.Clean, report.RowsCompared,
-                        report.MissingCount, report.ExtraCount, report.DifferentCount, report.Validation);
+                    parity = new ParitySummary(report.Id, report.FinishedAt, report.Clean, report.RangesChecked, report.RowsCompared,
+                        Math.Round(report.DurationSeconds, 3), report.MissingCount, report.ExtraCount, report.DifferentCount,
+                        [.. report.MissingKeys.Take(KeysShown)], [.. report.ExtraKeys.Take(KeysShown)], [.. report.DifferentKeys.Take(KeysShown)],
+                        report.Validation, report.RepairError);
                 }
             }
             var history = (await connection.QueryAsync<StageHistoryEntry>(new CommandDefinition("""

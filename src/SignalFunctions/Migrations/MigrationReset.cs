@@ -45,7 +45,7 @@ public sealed class MigrationReset(NpgsqlDataSource dataSource, IStageFlagStore 
             DELETE FROM backfill_progress WHERE migration = @Name;
             DELETE FROM parity_reports WHERE migration = @Name;
             """, m, tx, cancellationToken: ct));
-        await CaptureTriggers.SyncAsync(connection, m, flag, ct);
+        await CaptureTriggers.SyncAsync(connection, m, flag, ct, tx);
         await tx.CommitAsync(ct);
         return $"{m.Name}: new side emptied ({string.Join(", ", m.TablesOf(Side.New))}), backfill checkpoint and parity history cleared; " +
                $"run './run.sh backfill {m.Name} --until-done' to copy again.";

@@ -5,70 +5,171 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-/// <summary>The engine's timer functions; each run returns one line per migration for the host's Logs.</summary>
-public static class MigrationTimers
+/// <summary>
+/// The engine's timer functions; each run returns one line per migration for the host's Logs. Each
+/// migration runs in its own try: one that fails gets a line naming it and its error, the others
+/// still run, and the invocation then fails so the host records it.
+/// </summary>
+public static partial class MigrationTimers
 {
     /// <summary>Backfills every migration that is at dual_write or later and not complete yet, within one budget.</summary>
     public static async Task<TimerOutcome> BackfillAsync(IServiceProvider services, CancellationToken ct)
     {
         var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
-        var budget = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<MigrationOptions>>().Value.BudgetSeconds);
-        var deadline = DateTime.UtcNow + budget;
-        var logs = new List<string>();
-        await using (var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct))
+        var deadline = DeadlineOf(services);
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
+        var run = new EachMigration("Backfill", services, ct);
+        // A migration without a flag (none in App Configuration yet) is left alone: no stage is known.
+        var synced = new List<(DataMigration Migration, StageFlag Flag)>();
+        foreach (var m in MigrationCatalog.All.Where(m => flags.Flags.ContainsKey(m.Name)))
         {
-            foreach (var m in MigrationCatalog.All.Where(m => flags.Flags.ContainsKey(m.Name)))
+            await run.RunAsync(m.Name, async () =>
             {
-                await CaptureTriggers.SyncAsync(connection, m, flags[m.Name], ct);
-            }
-        }
-        foreach (var m in MigrationCatalog.All)
-        {
-            // A migration without a flag (none in App Configuration yet) is left alone: no stage is known.
-            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage == Stage.Complete)
-            {
-                continue;
-            }
-            if (flag.Lowest < Stage.DualWrite)
-            {
-                // Only a table every write reaches can be backfilled for good. A flag moved below
-                // dual_write elsewhere (the portal) makes what was copied stale, as the stage verb does.
-                await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
-                if (await Backfill.ResetAsync(connection, m.Name, ct))
+                await using var connection = await dataSource.OpenConnectionAsync(ct);
+                try
                 {
-                    logs.Add($"Backfill {m.Name}: reset, the stage is below dual_write for some journeys ({flag.Stage.Name()} at {flag.Percent}%); it starts over at dual_write");
+                    await CaptureTriggers.SyncAsync(connection, m, flags[m.Name], ct);
                 }
-                continue;
-            }
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-            {
-                logs.Add($"Backfill {m.Name}: no budget left this run");
-                continue;
-            }
-            var run = await services.GetRequiredService<Backfill>().RunAsync(m, left, null, ct);
-            logs.Add($"Backfill {m.Name}: {run.Outcome}, {run.RowsThisRun} rows this run, {run.Progress.RowsScanned}/{run.Progress.RowsTotal} in all");
+                catch (CaptureBusyException ex)
+                {
+                    // Not copied this tick: outside writes would slip past a missing capture.
+                    return $"Backfill {ex.Message}";
+                }
+                synced.Add((m, flags[m.Name]));
+                return null;
+            });
         }
-        return new TimerOutcome(logs.Count > 0 ? logs : ["Backfill: no migration is between dual_write and complete"]);
+        var backfill = services.GetRequiredService<Backfill>();
+        foreach (var (m, flag) in synced.Where(s => s.Flag.Stage != Stage.Complete))
+        {
+            await run.RunAsync(m.Name, async () =>
+            {
+                if (flag.Lowest < Stage.DualWrite)
+                {
+                    // Only a table every write reaches can be backfilled for good. A flag moved below
+                    // dual_write elsewhere (the portal) makes what was copied stale, as the stage verb does.
+                    await using var connection = await dataSource.OpenConnectionAsync(ct);
+                    return await Backfill.ResetAsync(connection, m.Name, ct)
+                        ? $"Backfill {m.Name}: reset, the stage is below dual_write for some journeys ({flag.Stage.Name()} at {flag.Percent}%); it starts over at dual_write"
+                        : null;
+                }
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    return $"Backfill {m.Name}: no budget left this run";
+                }
+                return SummaryLine(await backfill.RunAsync(m, left, null, ct));
+            });
+        }
+        return run.Outcome("Backfill: no migration is between dual_write and complete");
+    }
+
+    public static string SummaryLine(BackfillRun run)
+    {
+        var p = run.Progress;
+        var line = $"Backfill {p.Migration}: {run.Outcome}, {run.RowsThisRun} rows this run, {p.RowsScanned}/{p.RowsTotal} in all, " +
+                   $"{p.RowsPerSecond ?? 0:0} rows/s, ETA {(p.Completed ? "done" : EtaText.Of(p.Eta))}";
+        return p.LastError is null ? line : $"{line}; last error {p.LastErrorAt:yyyy-MM-dd HH:mm:ss}Z: {p.LastError}";
     }
 
     /// <summary>Checks parity of every migration whose backfill is complete and that is not off.</summary>
     public static async Task<TimerOutcome> ParityAsync(IServiceProvider services, CancellationToken ct)
     {
         var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
-        var logs = new List<string>();
-        await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
-        foreach (var m in MigrationCatalog.All)
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
+        var parity = services.GetRequiredService<Parity>();
+        var run = new EachMigration("Parity", services, ct);
+        foreach (var m in MigrationCatalog.All.Where(m => flags.Flags.TryGetValue(m.Name, out var flag) && flag.Stage != Stage.Off))
         {
-            if (!flags.Flags.TryGetValue(m.Name, out var flag) || flag.Stage == Stage.Off || !(await Backfill.ReadAsync(connection, m, ct)).Completed)
+            await run.RunAsync(m.Name, async () =>
             {
-                continue;
-            }
-            var report = await services.GetRequiredService<Parity>().RunAsync(m, ct);
-            logs.Add(report is null
-                ? $"Parity {m.Name}: skipped, another run holds the lock"
-                : $"Parity {m.Name}: {report.RowsCompared} rows, {report.MissingCount} missing, {report.ExtraCount} extra, {report.DifferentCount} different, {(report.Clean ? "clean" : "NOT clean")}");
+                await using (var connection = await dataSource.OpenConnectionAsync(ct))
+                {
+                    if (!(await Backfill.ReadAsync(connection, m, ct)).Completed)
+                    {
+                        return null;
+                    }
+                }
+                var report = await parity.RunAsync(m, ct);
+                return report is null
+                    ? $"Parity {m.Name}: skipped, another run holds the lock"
+                    : $"Parity {m.Name}: {report.RowsCompared} rows, {report.MissingCount} missing, {report.ExtraCount} extra, {report.DifferentCount} different, {(report.Clean ? "clean" : "NOT clean")}";
+            });
         }
-        return new TimerOutcome(logs.Count > 0 ? logs : ["Parity: no migration has a complete backfill"]);
+        return run.Outcome("Parity: no migration has a complete backfill");
     }
+
+    /// <summary>
+    /// Replays every migration's repair queue and fixes its parity keys, all within one budget: the
+    /// run as a whole must end inside the Consumption plan's timeout, not each migration.
+    /// </summary>
+    public static async Task<TimerOutcome> RepairAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var deadline = DeadlineOf(services);
+        var job = services.GetRequiredService<RepairJob>();
+        var run = new EachMigration("Repair", services, ct);
+        foreach (var migration in KnownMigrations.Names)
+        {
+            await run.RunAsync(migration, async () =>
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero)
+                {
+                    return $"Repair {migration}: no budget left this run";
+                }
+                var result = await job.RunAsync(migration, left, ct);
+                if (result.Skipped)
+                {
+                    return $"Repair {migration}: skipped, another run holds the lock";
+                }
+                var line = $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining, {result.KeysFixed} parity keys fixed";
+                if (result.KeysError is { } error)
+                {
+                    run.Fail($"{line}; parity keys not fixed: {error}");
+                    return null;
+                }
+                return line;
+            });
+        }
+        return run.Outcome("Repair: no migration");
+    }
+
+    private static DateTime DeadlineOf(IServiceProvider services) =>
+        DateTime.UtcNow + TimeSpan.FromSeconds(services.GetRequiredService<IOptions<MigrationOptions>>().Value.BudgetSeconds);
+
+    /// <summary>One timer run over the migrations, each in its own try; a failure is a line and fails the run at the end.</summary>
+    private sealed class EachMigration(string job, IServiceProvider services, CancellationToken ct)
+    {
+        private readonly List<string> _logs = [];
+        private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MigrationTimers));
+        private bool _failed;
+
+        /// <summary>Runs one migration's work; its line (if any) goes to Logs, and an exception becomes a failure line.</summary>
+        public async Task RunAsync(string migration, Func<Task<string?>> work)
+        {
+            try
+            {
+                if (await work() is { } line)
+                {
+                    _logs.Add(line);
+                }
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                LogMigrationFailed(_logger, ex, job, migration);
+                Fail($"{job} {migration} failed: {Backfill.ErrorText(ex)}");
+            }
+        }
+
+        public void Fail(string line)
+        {
+            _logs.Add(line);
+            _failed = true;
+        }
+
+        public TimerOutcome Outcome(string whenNothingRan) => new(_logs.Count > 0 ? _logs : [whenNothingRan], _failed);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Job} {Migration} failed; the other migrations go on")]
+    private static partial void LogMigrationFailed(ILogger logger, Exception exception, string job, string migration);
 }

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ public sealed record ParityReport(
     long Id, string Migration, DateTime StartedAt, DateTime FinishedAt, int RangesChecked, long RowsCompared,
     long MissingCount, long ExtraCount, long DifferentCount,
     IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
-    IReadOnlyList<RuleResult> Validation, bool Clean)
+    IReadOnlyList<RuleResult> Validation, bool Clean, string? RepairError = null)
 {
     public double DurationSeconds => (FinishedAt - StartedAt).TotalSeconds;
 
@@ -48,7 +49,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
 
         long rowsCompared = 0;
         var ranges = 0;
-        List<string> missing = [], extra = [], different = [];
+        // Counts exact, lists capped: the buckets left may still hold every row (a target still empty).
+        CappedKeys missing = new(settings.ParityKeyListLimit), extra = new(settings.ParityKeyListLimit), different = new(settings.ParityKeyListLimit);
         await using (var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
         {
             // The planner takes the bucket expression for as many groups as there are keys and sorts
@@ -81,20 +83,10 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
 
             if (differingBuckets is { Length: > 0 })
             {
-                var sourceRows = await RowsAsync(connection, tx, migration, settings, Side.Source, bits, differingBuckets, fenced, ct);
-                var targetRows = await RowsAsync(connection, tx, migration, settings, Side.Target, bits, differingBuckets, fenced, ct);
-                foreach (var (key, hash) in sourceRows)
+                await foreach (var (key, kind) in DifferencesAsync(connection, tx, migration, settings, bits, differingBuckets, fenced, ct))
                 {
-                    if (!targetRows.TryGetValue(key, out var targetHash))
-                    {
-                        missing.Add(key);
-                    }
-                    else if (targetHash != hash)
-                    {
-                        different.Add(key);
-                    }
+                    (kind switch { "missing" => missing, "extra" => extra, _ => different }).Add(key);
                 }
-                extra.AddRange(targetRows.Keys.Where(k => !sourceRows.ContainsKey(k)));
             }
             await tx.CommitAsync(ct);
         }
@@ -106,7 +98,6 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             rules.Add(new RuleResult(rule.Name, rule.Severity.ToString().ToLowerInvariant(), violations, rule.Description));
         }
 
-        var limit = settings.ParityKeyListLimit;
         var clean = missing.Count + extra.Count + different.Count == 0 && rules.All(r => r.Violations == 0 || r.Severity == "warning");
         var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
             INSERT INTO parity_reports (migration, started_at, finished_at, ranges_checked, rows_compared,
@@ -119,9 +110,9 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         {
             migration.Name, started, ranges, rowsCompared,
             missingCount = missing.Count, extraCount = extra.Count, differentCount = different.Count,
-            missingKeys = missing.Order(StringComparer.Ordinal).Take(limit).ToArray(),
-            extraKeys = extra.Order(StringComparer.Ordinal).Take(limit).ToArray(),
-            differentKeys = different.Order(StringComparer.Ordinal).Take(limit).ToArray(),
+            missingKeys = missing.Keys,
+            extraKeys = extra.Keys,
+            differentKeys = different.Keys,
             validation = JsonSerializer.Serialize(rules, JsonOptions),
             clean,
         }, cancellationToken: ct));
@@ -138,14 +129,14 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             SELECT id, migration, started_at AS StartedAt, finished_at AS FinishedAt, ranges_checked AS RangesChecked,
                    rows_compared AS RowsCompared, missing_count AS MissingCount, extra_count AS ExtraCount,
                    different_count AS DifferentCount, missing_keys AS MissingKeys, extra_keys AS ExtraKeys,
-                   different_keys AS DifferentKeys, validation::text AS Validation, clean
+                   different_keys AS DifferentKeys, validation::text AS Validation, clean, repair_error AS RepairError
               FROM parity_reports WHERE migration = @migration ORDER BY id DESC LIMIT 1
             """, new { migration }, cancellationToken: ct));
         return row is null ? null : new ParityReport(
             row.Id, row.Migration, DateTime.SpecifyKind(row.StartedAt, DateTimeKind.Utc), DateTime.SpecifyKind(row.FinishedAt, DateTimeKind.Utc),
             row.RangesChecked, row.RowsCompared, row.MissingCount, row.ExtraCount, row.DifferentCount,
             row.MissingKeys, row.ExtraKeys, row.DifferentKeys,
-            JsonSerializer.Deserialize<List<RuleResult>>(row.Validation, JsonOptions)!, row.Clean);
+            JsonSerializer.Deserialize<List<RuleResult>>(row.Validation, JsonOptions)!, row.Clean, row.RepairError);
     }
 
     // A class with setters: Dapper cannot match text[] columns to a record's constructor.
@@ -165,6 +156,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         public string[] DifferentKeys { get; set; } = [];
         public string Validation { get; set; } = "[]";
         public bool Clean { get; set; }
+        public string? RepairError { get; set; }
     }
 
     private enum Side
@@ -231,14 +223,48 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         return rows.ToDictionary(r => r.B, r => new Bucket(r.N, r.H));
     }
 
-    private static async Task<Dictionary<string, string>> RowsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, Side side, int bits, long[] buckets, string[] fenced, CancellationToken ct)
+    /// <summary>
+    /// The keys of the differing buckets that are missing, extra or different, compared key by key
+    /// in the database (one join of both sides) and streamed: only the differences come back, and
+    /// the caller keeps a capped list of them, so no side is held in memory however many rows differ.
+    /// </summary>
+    private static async IAsyncEnumerable<(string Key, string Kind)> DifferencesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, int bits, long[] buckets, string[] fenced,
+        [EnumeratorCancellation] CancellationToken ct)
     {
-        var (table, alias, image, _) = Of(m, side);
-        var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
-            $"SELECT {alias}.{m.Key}::text, md5({image}) FROM {table} {alias} {Where(m, side, bits, fenced.Length > 0)}",
-            settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
-        return rows.ToDictionary(r => r.Key, r => r.Hash);
+        var (source, s, sourceImage, _) = Of(m, Side.Source);
+        var (target, t, targetImage, _) = Of(m, Side.Target);
+        var sql = $"""
+            SELECT coalesce(src.k, tgt.k) AS Key,
+                   CASE WHEN tgt.k IS NULL THEN 'missing' WHEN src.k IS NULL THEN 'extra' ELSE 'different' END AS Kind
+              FROM (SELECT {s}.{m.Key}::text AS k, md5({sourceImage}) AS h FROM {source} {s} {Where(m, Side.Source, bits, fenced.Length > 0)}) src
+              FULL JOIN (SELECT {t}.{m.Key}::text AS k, md5({targetImage}) AS h FROM {target} {t} {Where(m, Side.Target, bits, fenced.Length > 0)}) tgt
+                ON src.k = tgt.k
+             WHERE src.k IS NULL OR tgt.k IS NULL OR src.h IS DISTINCT FROM tgt.h
+            """;
+        await foreach (var difference in connection.QueryUnbufferedAsync<(string Key, string Kind)>(sql, settings.ArgumentsWith(new { buckets, fenced }), tx).WithCancellation(ct))
+        {
+            yield return difference;
+        }
+    }
+
+    /// <summary>One kind of difference: the exact count, and its first keys in ordinal order, at most the limit.</summary>
+    private sealed class CappedKeys(int limit)
+    {
+        private readonly SortedSet<string> _first = new(StringComparer.Ordinal);
+
+        public long Count { get; private set; }
+
+        public string[] Keys => [.. _first];
+
+        public void Add(string key)
+        {
+            Count++;
+            if (_first.Add(key) && _first.Count > limit)
+            {
+                _first.Remove(_first.Max!);
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Parity {Migration}: {RowsCompared} rows, {Missing} missing, {Extra} extra, {Different} different, clean={Clean}, {Seconds:0.00} s")]

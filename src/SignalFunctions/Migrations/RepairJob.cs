@@ -1,13 +1,13 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SignalFunctions.Hosting;
 using SignalFunctions.Ingest;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped, int KeysFixed = 0);
+/// <param name="KeysError">Why the latest parity report's keys could not be fixed (recorded on the report); null when they were, or none needed it.</param>
+public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped, int KeysFixed = 0, string? KeysError = null);
 
 /// <summary>
 /// Replays the repair entries of failed secondary writes, then fixes the keys the latest parity
@@ -27,20 +27,6 @@ public sealed partial class RepairJob(
     /// copy fails, so the outside writer's statement never fails because of the new table.
     /// </summary>
     public const string SyncKeyOperation = "sync_key";
-
-    public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
-    {
-        var job = services.GetRequiredService<RepairJob>();
-        var logs = new List<string>();
-        foreach (var migration in KnownMigrations.Names)
-        {
-            var result = await job.RunAsync(migration, TimeSpan.FromMinutes(4), ct);
-            logs.Add(result.Skipped
-                ? $"Repair {migration}: skipped, another run holds the lock"
-                : $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining, {result.KeysFixed} parity keys fixed");
-        }
-        return new TimerOutcome(logs);
-    }
 
     public async Task<RepairResult> RunAsync(string migration, TimeSpan budget, CancellationToken ct)
     {
@@ -68,27 +54,49 @@ public sealed partial class RepairJob(
         var remaining = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL",
             new { migration }, cancellationToken: ct));
-        var keysFixed = MigrationCatalog.Find(migration) is { } declared
+        var (keysFixed, keysError) = MigrationCatalog.Find(migration) is { } declared
             ? await FixParityKeysAsync(connection, declared, ct)
-            : 0;
+            : (0, null);
         LogRun(migration, repaired, failed, remaining);
-        return new RepairResult(migration, repaired, failed, remaining, Skipped: false, keysFixed);
+        return new RepairResult(migration, repaired, failed, remaining, Skipped: false, keysFixed, keysError);
     }
 
     /// <summary>
     /// Makes the keys of the latest unclean parity report equal on both sides, from the side the
     /// stage trusts. During a partial rollout that is the stage most journeys are on (the previous
     /// one): divergence inside a rollout comes from failed secondary writes, which the entries cover.
+    /// A fix that fails is rolled back and its error kept on the report, which stays unrepaired for
+    /// the next run; the entries replayed before it stand.
     /// </summary>
-    private async Task<int> FixParityKeysAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
+    private async Task<(int Fixed, string? Error)> FixParityKeysAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
     {
         var report = await Parity.LatestAsync(connection, m.Name, ct);
         if (report is null || report.Equal || await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT repaired_at IS NOT NULL FROM parity_reports WHERE id = @Id", report, cancellationToken: ct)))
         {
-            return 0;
+            return (0, null);
         }
-        var flag = (await flags.LoadAsync(ct))[m.Name];
+        try
+        {
+            return (await FixKeysAsync(connection, m, report, ct), null);
+        }
+        catch (Exception ex) when (ex is PostgresException or KeyNotFoundException)
+        {
+            var error = Backfill.ErrorText(ex);
+            LogParityFixFailed(ex, m.Name, report.Id);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE parity_reports SET repair_error = @error, repair_error_at = now() WHERE id = @id",
+                new { error, id = report.Id }, cancellationToken: ct));
+            return (0, error);
+        }
+    }
+
+    private async Task<int> FixKeysAsync(NpgsqlConnection connection, DataMigration m, ParityReport report, CancellationToken ct)
+    {
+        if (!(await flags.LoadAsync(ct)).Flags.TryGetValue(m.Name, out var flag))
+        {
+            throw new KeyNotFoundException($"{m.Name} has no stage flag, so no side is trusted");
+        }
         var trusted = TrustedSide(m, flag.Lowest);
         await using var tx = await connection.BeginTransactionAsync(ct);
         async Task RunAsync(string sql, IReadOnlyList<string> keys)
@@ -109,7 +117,7 @@ public sealed partial class RepairJob(
             await RunAsync(m.DeleteSourceSql, report.MissingKeys);
         }
         await connection.ExecuteAsync(new CommandDefinition(
-            "UPDATE parity_reports SET repaired_at = now() WHERE id = @Id", report, tx, cancellationToken: ct));
+            "UPDATE parity_reports SET repaired_at = now(), repair_error = NULL, repair_error_at = NULL WHERE id = @Id", report, tx, cancellationToken: ct));
         await tx.CommitAsync(ct);
         var fixedKeys = report.MissingKeys.Count + report.ExtraKeys.Count + report.DifferentKeys.Count;
         LogParityFixed(m.Name, fixedKeys, trusted.Name());
@@ -123,6 +131,9 @@ public sealed partial class RepairJob(
     /// </summary>
     private static Side TrustedSide(DataMigration m, Stage stage) =>
         m.InstallCaptureSql is not null ? Side.Legacy : stage.WritePlan().Authoritative;
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Repair {Migration}: the keys of parity report {ReportId} could not be fixed; the report stays unrepaired")]
+    private partial void LogParityFixFailed(Exception exception, string migration, long reportId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Repair {Migration}: fixed {Keys} parity keys from the {Side} side")]
     private partial void LogParityFixed(string migration, int keys, string side);

@@ -106,9 +106,9 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         {
             await CaptureTriggers.SyncAsync(connection, declared, flag, ct);
         }
-        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.QueryCanceled)
+        catch (CaptureBusyException ex)
         {
-            LogCaptureDeferred(declared.Name, ex.MessageText);
+            LogCaptureDeferred(declared.Name, ex.Message);
         }
     }
 
@@ -157,6 +157,6 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stage of {Migration} forced to {Stage} by {Actor} past failed gates: {Gates}")]
     private partial void LogForced(string migration, string stage, string actor, string gates);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Capture trigger of {Migration} not synced now ({Error}); the next backfill tick installs or removes it")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stage of {Migration} set, capture trigger not synced yet: {Error}")]
     private partial void LogCaptureDeferred(string migration, string error);
 }

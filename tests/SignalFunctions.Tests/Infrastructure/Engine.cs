@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
+using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Tests.Infrastructure;
@@ -58,6 +59,20 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
     }
 
     public Task<RepairResult> RepairAsync(DataMigration m) => Repair.RunAsync(m.Name, TimeSpan.FromMinutes(1), CancellationToken.None);
+
+    /// <summary>
+    /// signal-events seeded and backfilled, then <paramref name="lost"/> rows (the first by id) gone
+    /// from the new side, and a parity report that lists them as missing: work for repair.
+    /// </summary>
+    public async Task<(IReadOnlyList<Guid> Lost, ParityReport Report)> BackfillThenLoseAsync(int rows, int lost)
+    {
+        await SeedLegacyEventsAsync(rows);
+        await BackfillAsync(SignalEventsMigration.Declaration);
+        var gone = (await db.QueryAsync<Guid>("DELETE FROM signal_events WHERE id IN (SELECT id FROM signal_events ORDER BY id LIMIT @lost) RETURNING id", new { lost })).ToList();
+        var report = await ParityAsync(SignalEventsMigration.Declaration);
+        Assert.Equal(lost, report.MissingCount);
+        return (gone, report);
+    }
 
     /// <summary>Legacy attribution rows made in SQL, the way an old system left them.</summary>
     public Task SeedLegacyEventsAsync(int rows, int sessions = 50) => db.ExecuteAsync("""

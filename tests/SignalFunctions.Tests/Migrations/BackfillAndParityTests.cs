@@ -130,7 +130,8 @@ public sealed class BackfillAndParityTests
         }
         var waiter = db.ExecuteAsync("UPDATE stage_flags SET percent = percent WHERE migration = 'click-events'");
 
-        var paused = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.FromSeconds(2.5), null, CancellationToken.None);
+        var reports = new List<BackfillProgress>();
+        var paused = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.FromSeconds(2.5), new SyncProgress(reports), CancellationToken.None);
         await hold.RollbackAsync();
         await waiter;
         var resumed = await engine.BackfillAsync(SignalEvents);
@@ -138,6 +139,9 @@ public sealed class BackfillAndParityTests
         Assert.Equal("budget reached", paused.Outcome);
         Assert.Equal(0, paused.RowsThisRun);
         Assert.True(paused.Paused >= TimeSpan.FromSeconds(2), paused.Paused.ToString());
+        // The live progress line says why it is waiting.
+        Assert.NotEmpty(reports);
+        Assert.All(reports, r => Assert.Equal("1 sessions waiting on locks (limit 0)", r.PausedBy));
         Assert.Equal("complete", resumed.Outcome);
         Assert.Equal(300, resumed.RowsThisRun);
     }

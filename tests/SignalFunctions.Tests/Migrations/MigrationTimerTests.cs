@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using SignalFunctions.Migrations;
 using SignalFunctions.Tests.Infrastructure;
 
@@ -8,26 +6,12 @@ namespace SignalFunctions.Tests.Migrations;
 /// <summary>The Backfill and Parity timer functions, run as the scheduler or the Functions host runs them.</summary>
 public sealed class MigrationTimerTests
 {
-    private static ServiceProvider Services(TestDatabase db)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Signal"] = db.ConnectionString,
-            ["Migrations:ParityFenceSeconds"] = "0",
-        }).Build();
-        return new ServiceCollection()
-            .AddLogging()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddSignalCore(configuration)
-            .BuildServiceProvider();
-    }
-
     [Fact]
     public async Task The_backfill_timer_copies_only_migrations_between_dual_write_and_complete()
     {
         await using var db = await TestDatabase.CreateAsync();
         await new Engine(db).SeedLegacyEventsAsync(250);
-        await using var services = Services(db);
+        await using var services = TimerServices.For(db);
 
         var off = await MigrationTimers.BackfillAsync(services, CancellationToken.None);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
@@ -16,25 +15,6 @@ namespace SignalFunctions.Tests.Migrations;
 public sealed class StageControlTests
 {
     private static readonly DataMigration M = SignalEventsMigration.Declaration;
-
-    private static ServiceProvider Services(TestDatabase db, string? appConfig = null)
-    {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Signal"] = db.ConnectionString,
-            ["Migrations:ParityFenceSeconds"] = "0",
-        };
-        if (appConfig is not null)
-        {
-            settings["AppConfig:ConnectionString"] = appConfig;
-        }
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        return new ServiceCollection()
-            .AddLogging()
-            .AddSingleton<IConfiguration>(configuration)
-            .AddSignalCore(configuration)
-            .BuildServiceProvider();
-    }
 
     /// <summary>dual_write, a complete backfill and a clean parity report: ready for shadow and on.</summary>
     private static async Task<Engine> BackfilledAndCleanAsync(TestDatabase db)
@@ -94,7 +74,7 @@ public sealed class StageControlTests
     {
         await using var db = await TestDatabase.CreateAsync();
         var engine = await BackfilledAndCleanAsync(db);
-        await using var services = Services(db);
+        await using var services = TimerServices.For(db);
 
         await db.SetStageAsync(M.Name, "off"); // as the portal would: no stage verb involved
         var tick = await MigrationTimers.BackfillAsync(services, CancellationToken.None);
@@ -197,7 +177,7 @@ public sealed class StageControlTests
         await using var db = await TestDatabase.CreateAsync();
         await using var server = await ContractServer.StartAsync();
         server.SetFlag(M.Name, Stage.DualWrite);
-        await using var services = Services(db, server.ConnectionString);
+        await using var services = TimerServices.For(db, new Dictionary<string, string?> { ["AppConfig:ConnectionString"] = server.ConnectionString });
         var store = services.GetRequiredService<IStageFlagStore>();
         var read = (await store.LoadAsync(CancellationToken.None))[M.Name];
         server.SetFlag(M.Name, Stage.Off); // the portal, after the read
