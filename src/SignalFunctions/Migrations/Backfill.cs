@@ -189,7 +189,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM backfill_progress WHERE migration = @migration", new { migration }, cancellationToken: ct)) > 0;
 
-    private static int NextBatchSize(int current, TimeSpan took, MigrationOptions settings)
+    internal static int NextBatchSize(int current, TimeSpan took, MigrationOptions settings)
     {
         // Move toward the target duration, at most doubling or halving per batch, so one slow batch (a
         // checkpoint, a vacuum) does not collapse the size.

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json;
 using SignalFunctions.Migrations;
 using SignalFunctions.Tests.Hosting;
 using SignalFunctions.Views;
@@ -10,14 +8,7 @@ namespace SignalFunctions.Tests.Views;
 /// <summary>The RefreshViews timer as the Functions host fires it: one summary line per view in the invocation's Logs.</summary>
 public sealed class RefreshViewsTimerTests(HostedHandlerFixture fixture) : IClassFixture<HostedHandlerFixture>
 {
-    private async Task<IReadOnlyList<string>> InvokeAsync()
-    {
-        using var response = await fixture.Host.InvokeTimerAsync("RefreshViews");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
-        HostContractTests.AssertInvocationResult(response, body);
-        return JsonDocument.Parse(body).RootElement.GetProperty("Logs").EnumerateArray().Select(l => l.GetString()!).ToList();
-    }
+    private Task<IReadOnlyList<string>> InvokeAsync() => fixture.Host.InvokeTimerForLogsAsync("RefreshViews");
 
     [Fact]
     public async Task Each_invocation_refreshes_the_rollup_and_returns_its_summary_line()
