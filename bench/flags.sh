@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/flags.sh [--rounds N] [--refresh S]
+# bench/flags.sh [--rounds N] [--refresh S]   |   bench/flags.sh --eval
 #
 # How fast a stage change reaches a running fleet (issue 4 §8). For each flag source, two app
 # processes on one database: the embedded store (PostgreSQL, LISTEN/NOTIFY), App Configuration
@@ -10,13 +10,24 @@
 # write that lands only in the table the new stage writes. Prints median and max per instance
 # beside the targets: embedded <= 1 s, polling <= S + 1 s, push <= 1 s.
 # Builds in Release and starts its own PostgreSQL in a temporary directory; stops all it starts.
+# bench/flags.sh --eval instead prints the ns per stage evaluation on ingest's hot path
+# (FeatureManagement's variant vs the bare bucket), in-process, in a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
 
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 done
+
+if [ "${1:-}" = "--eval" ]; then
+  # No database, no app process: the cost of routing one journey, in-process.
+  if ! build_log="$(dotnet build bench/SignalFunctions.FlagsBench -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+  exec dotnet bench/SignalFunctions.FlagsBench/bin/Release/net10.0/SignalFunctions.FlagsBench.dll --eval
+fi
 
 PG_PORT="${SIGNAL_FLAGS_BENCH_PG_PORT:-}"
 if [ -z "$PG_PORT" ]; then

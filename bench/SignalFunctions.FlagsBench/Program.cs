@@ -12,6 +12,11 @@ using SignalFunctions.Tests.Infrastructure;
 // Configuration with the Event Grid push), two app processes on one database; each round writes
 // the signal-events flag (off <-> complete) and times, on each instance, the first ingest write
 // that follows the new stage (the event lands only in the table that stage writes).
+if (args.Contains("--eval"))
+{
+    await EvalBench.RunAsync();
+    return;
+}
 var options = Args.Parse(args);
 var results = new List<(string Mode, string Target, List<double> A, List<double> B)>();
 foreach (var mode in new[] { "embedded", "polling", "push" })

@@ -39,6 +39,7 @@ public static class FlagSetup
         // Registered before AddFeatureManagement, so it replaces the configuration-file provider.
         services.AddSingleton<IFeatureDefinitionProvider, SnapshotFeatureDefinitionProvider>();
         services.AddFeatureManagement();
+        services.AddSingleton<StageRouter>();
         if (UsesAppConfiguration(configuration))
         {
             services.AddHostedService<AppConfigurationFlagRefresher>();

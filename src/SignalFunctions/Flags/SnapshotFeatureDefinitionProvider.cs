@@ -7,27 +7,20 @@ namespace SignalFunctions.Flags;
 /// <summary>
 /// Microsoft.FeatureManagement's view of the stage flags (issue 4, section 1): definitions served
 /// from the snapshot this instance obeys (<see cref="FlagState"/>), whatever store it came from, so
-/// IVariantFeatureManager.GetVariantAsync("SignalFunctions.{migration}", journey key) names the
-/// journey's stage. Ingest itself asks <see cref="StageFlag.StageFor(string)"/>, synchronously and
-/// per event; the tests hold the two to the same answer for every journey.
+/// the app's IVariantFeatureManager.GetVariantAsync("SignalFunctions.{migration}", journey key)
+/// names the journey's stage. Ingest asks the same definitions through <see cref="StageRouter"/>,
+/// pinned to the one snapshot its request started with.
 /// </summary>
 public sealed class SnapshotFeatureDefinitionProvider(FlagState state) : IFeatureDefinitionProvider
 {
-    public Task<FeatureDefinition> GetFeatureDefinitionAsync(string featureName)
-    {
-        var flag = state.Current?.Flags.Values.FirstOrDefault(f => StageFlag.FeatureName(f.Migration) == featureName);
-        // FeatureManagement treats a null definition as "no such feature": off, no variant.
-        return Task.FromResult(flag is null ? null! : Definition(flag));
-    }
+    public Task<FeatureDefinition> GetFeatureDefinitionAsync(string featureName) =>
+        state.Current is { } snapshot
+            ? SnapshotStages.Of(snapshot).GetFeatureDefinitionAsync(featureName)
+            // FeatureManagement treats a null definition as "no such feature": off, no variant.
+            : Task.FromResult<FeatureDefinition>(null!);
 
-    public async IAsyncEnumerable<FeatureDefinition> GetAllFeatureDefinitionsAsync()
-    {
-        foreach (var flag in state.Current?.Flags.Values ?? [])
-        {
-            yield return Definition(flag);
-        }
-        await Task.CompletedTask;
-    }
+    public IAsyncEnumerable<FeatureDefinition> GetAllFeatureDefinitionsAsync() =>
+        state.Current is { } snapshot ? SnapshotStages.Of(snapshot).GetAllFeatureDefinitionsAsync() : AsyncEnumerable.Empty<FeatureDefinition>();
 
     /// <summary>The flag exactly as App Configuration stores it (<see cref="StageFeatureFlag.Create"/>), as a definition.</summary>
     public static FeatureDefinition Definition(StageFlag stageFlag)

@@ -9,11 +9,36 @@ public sealed record GuardReading(
     long RepairBacklog,
     long? ParityReportId, long ParityRowsCompared, long ParityMissing)
 {
+    /// <summary>
+    /// The p99's latency bucket is (P99AboveMilliseconds, P99Milliseconds]: the p99 is certainly over
+    /// this lower edge. Null when only the upper edge is known (it then stands for both).
+    /// </summary>
+    public double? P99AboveMilliseconds { get; init; }
+
+    /// <summary>Rows the latest parity report found on both sides but different: lost as surely as missing ones.</summary>
+    public long ParityDifferent { get; init; }
+
+    /// <summary>
+    /// Keys an outside writer changed whose mirror by the capture trigger failed (queued for repair as
+    /// sync_key entries) since the change: secondary writes that failed. A mirror that succeeds leaves
+    /// no trace, so they count into the failure rate's numerator and denominator alike.
+    /// </summary>
+    public long CaptureFailures { get; init; }
+
+    public long ParityLost => ParityMissing + ParityDifferent;
+
+    public long AllSecondaryWrites => SecondaryWrites + CaptureFailures;
+
+    public long AllSecondaryFailures => SecondaryFailures + CaptureFailures;
+
     public string Describe()
     {
         var p99 = Requests > 0 ? FormattableString.Invariant($"<= {P99Milliseconds:0} ms") : "-";
-        var parity = ParityReportId is { } id ? $"parity #{id}: {ParityMissing} of {ParityRowsCompared} rows missing" : "no parity report since";
-        return $"{Requests} requests, {ServerErrors} 5xx, p99 {p99}; {SecondaryWrites} secondary writes, {SecondaryFailures} failed; " +
+        var parity = ParityReportId is { } id
+            ? $"parity #{id}: {ParityMissing} missing and {ParityDifferent} different of {ParityRowsCompared} rows"
+            : "no parity report since";
+        var capture = CaptureFailures > 0 ? $" ({CaptureFailures} of them capture-trigger mirrors)" : "";
+        return $"{Requests} requests, {ServerErrors} 5xx, p99 {p99}; {AllSecondaryWrites} secondary writes, {AllSecondaryFailures} failed{capture}; " +
                $"{RepairBacklog} repair entries queued; {parity}";
     }
 }
@@ -37,15 +62,17 @@ public static class GuardRules
     public static GuardTrip? Check(GuardReading r, GuardOptions o)
     {
         if (r.ParityReportId is { } report && r.ParityRowsCompared >= o.MinParityRows
-            && Over(r.ParityMissing, r.ParityRowsCompared, o.MaxParityLossRatio) is { } loss)
+            && Over(r.ParityLost, r.ParityRowsCompared, o.MaxParityLossRatio) is { } loss)
         {
+            // The report keeps totals over all its ranges, not per range: the ratio is the report's.
             return new GuardTrip(ParityLoss, loss, o.MaxParityLossRatio, r.ParityRowsCompared, Text(
-                $"parity report #{report} found {r.ParityMissing} of {r.ParityRowsCompared} compared rows missing ({loss:P1}, limit {o.MaxParityLossRatio:P1})"));
+                $"parity report #{report} found {r.ParityMissing} missing and {r.ParityDifferent} different of {r.ParityRowsCompared} compared rows ({loss:P1} lost, limit {o.MaxParityLossRatio:P1})"));
         }
-        if (r.SecondaryWrites >= o.MinRequests && Over(r.SecondaryFailures, r.SecondaryWrites, o.MaxSecondaryFailureRate) is { } failing)
+        if (r.AllSecondaryWrites >= o.MinRequests && Over(r.AllSecondaryFailures, r.AllSecondaryWrites, o.MaxSecondaryFailureRate) is { } failing)
         {
-            return new GuardTrip(SecondaryFailureRate, failing, o.MaxSecondaryFailureRate, r.SecondaryWrites, Text(
-                $"{r.SecondaryFailures} of {r.SecondaryWrites} secondary writes failed ({failing:P1}, limit {o.MaxSecondaryFailureRate:P1})"));
+            var capture = r.CaptureFailures > 0 ? $", {r.CaptureFailures} of them outside writers' rows the capture trigger could not mirror" : "";
+            return new GuardTrip(SecondaryFailureRate, failing, o.MaxSecondaryFailureRate, r.AllSecondaryWrites, Text(
+                $"{r.AllSecondaryFailures} of {r.AllSecondaryWrites} secondary writes failed{capture} ({failing:P1}, limit {o.MaxSecondaryFailureRate:P1})"));
         }
         if (r.RepairBacklog > o.MaxRepairBacklog)
         {
@@ -57,7 +84,10 @@ public static class GuardRules
             return new GuardTrip(ErrorRate, errors, o.MaxErrorRate, r.Requests, Text(
                 $"{r.ServerErrors} of {r.Requests} ingest requests answered 5xx ({errors:P1}, limit {o.MaxErrorRate:P1})"));
         }
-        if (r.Requests >= o.MinRequests && r.P99Milliseconds > o.MaxP99Milliseconds)
+        // Over only when the p99's whole bucket is (LatencyBuckets: exact when the limit is an edge, as
+        // every round limit is; a limit between edges acts as the edge above it, never trips early).
+        if (r.Requests >= o.MinRequests && (r.P99AboveMilliseconds ?? r.P99Milliseconds) >= o.MaxP99Milliseconds
+            && r.P99Milliseconds > o.MaxP99Milliseconds)
         {
             return new GuardTrip(P99Latency, r.P99Milliseconds, o.MaxP99Milliseconds, r.Requests, Text(
                 $"ingest p99 over {r.Requests} requests is about {r.P99Milliseconds:0} ms (limit {o.MaxP99Milliseconds} ms)"));

@@ -22,7 +22,6 @@ namespace SignalFunctions.Guard;
 public sealed class IngestMeter(FlagState flags, IOptions<GuardOptions> options)
 {
     private readonly ConcurrentDictionary<(string Migration, long Version), Window> _windows = new();
-    private readonly LatencyBuckets _buckets = new(options.Value.MaxP99Milliseconds);
 
     /// <summary>Unique per process: a restarted process starts new totals instead of overwriting the old ones.</summary>
     public string Instance { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
@@ -44,7 +43,7 @@ public sealed class IngestMeter(FlagState flags, IOptions<GuardOptions> options)
         {
             Interlocked.Increment(ref window.ServerErrors);
         }
-        Interlocked.Increment(ref window.Latency[_buckets.IndexOf(Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds)]);
+        Interlocked.Increment(ref window.Latency[LatencyBuckets.IndexOf(Stopwatch.GetElapsedTime(startedTimestamp).TotalMilliseconds)]);
         window.Changed = true;
     }
 

@@ -125,31 +125,43 @@ public sealed partial class StageGuard(
               FROM guard_windows WHERE migration = @migration AND flag_version = @version
             """, args, cancellationToken: ct))).ToList();
         var latency = new long[LatencyBuckets.Count];
-        foreach (var w in windows)
+        // Only rows with today's fixed edges: an instance of an older build may have counted into others.
+        foreach (var w in windows.Where(w => w.LatencyBuckets.Length == latency.Length))
         {
             for (var i = 0; i < Math.Min(latency.Length, w.LatencyBuckets.Length); i++)
             {
                 latency[i] += w.LatencyBuckets[i];
             }
         }
-        var backlog = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
-            SELECT count(*) FROM repair_entries
-             WHERE migration = @migration AND resolved_at IS NULL AND created_at >= @since
-            """, args, cancellationToken: ct));
+        var repairs = await connection.QuerySingleAsync<RepairCounts>(new CommandDefinition("""
+            SELECT count(*) FILTER (WHERE resolved_at IS NULL) AS Backlog,
+                   count(*) FILTER (WHERE operation = @syncKey) AS CaptureFailures
+              FROM repair_entries
+             WHERE migration = @migration AND created_at >= @since
+            """, new { args.migration, args.since, syncKey = RepairJob.SyncKeyOperation }, cancellationToken: ct));
         // Only a report begun after the change judges this stage; an older one was judged already.
         var parity = await connection.QuerySingleOrDefaultAsync<ParityRow>(new CommandDefinition("""
-            SELECT id, rows_compared AS RowsCompared, missing_count AS Missing FROM parity_reports
+            SELECT id, rows_compared AS RowsCompared, missing_count AS Missing, different_count AS Different FROM parity_reports
              WHERE migration = @migration AND started_at >= @since
              ORDER BY id DESC LIMIT 1
             """, args, cancellationToken: ct));
+        var p99 = LatencyBuckets.Quantile(latency, 0.99);
         return new GuardReading(
             windows.Sum(w => w.Requests), windows.Sum(w => w.ServerErrors),
-            new LatencyBuckets(options.Value.MaxP99Milliseconds).Quantile(latency, 0.99),
+            p99.Upper,
             windows.Sum(w => w.SecondaryWrites), windows.Sum(w => w.SecondaryFailures),
-            backlog, parity?.Id, parity?.RowsCompared ?? 0, parity?.Missing ?? 0);
+            repairs.Backlog, parity?.Id, parity?.RowsCompared ?? 0, parity?.Missing ?? 0)
+        {
+            P99AboveMilliseconds = p99.Lower,
+            ParityDifferent = parity?.Different ?? 0,
+            // Capture-trigger mirrors that failed (sync_key entries, resolved or not): failed secondary writes.
+            CaptureFailures = repairs.CaptureFailures,
+        };
     }
 
-    private sealed record ParityRow(long Id, long RowsCompared, long Missing);
+    private sealed record RepairCounts(long Backlog, long CaptureFailures);
+
+    private sealed record ParityRow(long Id, long RowsCompared, long Missing, long Different);
 
     // Properties rather than a constructor: Dapper matches constructors by field type, and an array column's is System.Array.
     private sealed class WindowRow

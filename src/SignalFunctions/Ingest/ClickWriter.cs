@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Stages;
@@ -20,7 +21,7 @@ public sealed record ClickEventReceipt(string ClickId, string EventType, string 
 /// </summary>
 public sealed partial class ClickWriter(
     NpgsqlDataSource dataSource,
-    FlagState flags,
+    StageRouter stages,
     WriteHealth health,
     IngestMeter meter,
     IOptions<ClickOptions> options,
@@ -89,8 +90,9 @@ public sealed partial class ClickWriter(
 
     private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, StageFlag, Stage, Task<T>> work, CancellationToken ct)
     {
-        var flag = FlagsUnavailableException.FlagFor(flags, Migration);
-        var stage = flag.StageFor(clickId);
+        var route = stages.For(Migration);
+        var flag = route.Flag;
+        var stage = await route.StageForAsync(clickId, ct);
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);

@@ -9,13 +9,17 @@ public sealed class DatabaseUnavailableException(string message, Exception? inne
 public sealed class FlagsUnavailableException(string message) : Exception(message)
 {
     /// <summary>The migration's flag in the current snapshot, or this exception (answered 503 + Retry-After).</summary>
-    public static StageFlag FlagFor(FlagState flags, string migration)
-    {
-        var snapshot = flags.Current ?? throw new FlagsUnavailableException(
+    public static StageFlag FlagFor(FlagState flags, string migration) => FlagFor(SnapshotOf(flags), migration);
+
+    /// <summary>The snapshot applied now, or this exception before the first load.</summary>
+    public static FlagSnapshot SnapshotOf(FlagState flags) =>
+        flags.Current ?? throw new FlagsUnavailableException(
             $"Stage flags are not loaded yet, so the write side is unknown.{(flags.LastError is { } error ? $" {error}" : "")}");
-        return snapshot.Flags.TryGetValue(migration, out var flag)
+
+    /// <summary>The migration's flag in <paramref name="snapshot"/>, or this exception.</summary>
+    public static StageFlag FlagFor(FlagSnapshot snapshot, string migration) =>
+        snapshot.Flags.TryGetValue(migration, out var flag)
             ? flag
             // E.g. App Configuration has no valid flag for it yet: do not guess a stage (issue 4, section 4).
             : throw new FlagsUnavailableException($"There is no stage flag for {migration} in {snapshot.Source}, so the write side is unknown.");
-    }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Stages;
@@ -20,7 +21,7 @@ public sealed record IngestReceipt(int Accepted, int Duplicates);
 /// </summary>
 public sealed partial class SignalEventWriter(
     NpgsqlDataSource dataSource,
-    FlagState flags,
+    StageRouter stages,
     WriteHealth health,
     IngestMeter meter,
     IOptions<IngestOptions> options,
@@ -181,7 +182,8 @@ public sealed partial class SignalEventWriter(
 
     private async Task<IngestReceipt[]> WriteInTransactionAsync(WriterConnection session, List<PendingWrite> group)
     {
-        var flag = FlagsUnavailableException.FlagFor(flags, Migration);
+        // One snapshot for the whole group: every request in it sees the same flags.
+        var route = stages.For(Migration);
 
         var legacyFirst = new List<SignalEvent>();
         var newFirst = new List<SignalEvent>();
@@ -191,7 +193,7 @@ public sealed partial class SignalEventWriter(
         {
             foreach (var e in pending.Events)
             {
-                var plan = e.HasLegacyHome ? flag.StageFor(e.SignalId).WritePlan() : new WritePlan(Side.New, null);
+                var plan = e.HasLegacyHome ? (await route.StageForAsync(e.SignalId, CancellationToken.None)).WritePlan() : new WritePlan(Side.New, null);
                 (plan.Authoritative == Side.Legacy ? legacyFirst : newFirst).Add(e);
                 if (plan.Secondary == Side.New)
                 {
@@ -259,7 +261,7 @@ public sealed partial class SignalEventWriter(
             await session.ResetAsync();
             throw;
         }
-        meter.SecondaryWrites(flag, newSecond.Count + legacySecond.Count, failedSecondary);
+        meter.SecondaryWrites(route.Flag, newSecond.Count + legacySecond.Count, failedSecondary);
 
         // The first request to carry an id gets it; a repeat, in this group or later, is a duplicate.
         var receipts = new IngestReceipt[group.Count];

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Stages;
 
@@ -74,7 +75,7 @@ public static class SignalEventsApi
 
     /// <summary>The Signal Path Viewer's data: one journey's events in time order, from the side its stage reads.</summary>
     public static async Task<Results<Ok<SignalPath>, ProblemHttpResult>> GetPath(
-        string signalId, HttpContext context, NpgsqlDataSource dataSource, FlagState flags, IOptions<IngestOptions> options, CancellationToken ct)
+        string signalId, HttpContext context, NpgsqlDataSource dataSource, StageRouter stages, IOptions<IngestOptions> options, CancellationToken ct)
     {
         // Checked here rather than by a route constraint: the Functions host forwards any segment.
         if (!Guid.TryParseExact(signalId, "D", out var journey))
@@ -84,7 +85,7 @@ public static class SignalEventsApi
         Stage stage;
         try
         {
-            stage = FlagsUnavailableException.FlagFor(flags, KnownMigrations.SignalEvents).StageFor(journey);
+            stage = await stages.For(KnownMigrations.SignalEvents).StageForAsync(journey, ct);
         }
         catch (FlagsUnavailableException ex)
         {

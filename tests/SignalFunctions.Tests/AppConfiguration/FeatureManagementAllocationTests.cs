@@ -106,7 +106,7 @@ public sealed class FeatureManagementAllocationTests
         Enumerable.Range(0, count).Select(i => i % 2 == 0 ? Guid.NewGuid().ToString() : $"gclid-{i}");
 
     /// <summary>Our flag JSON, served to FeatureManagement through configuration in its own feature_flags schema.</summary>
-    private static Func<string, Task<string?>> Evaluator(FeatureFlag flag)
+    internal static Func<string, Task<string?>> Evaluator(FeatureFlag flag)
     {
         var json = $$$"""{"feature_management":{"feature_flags":[{{{FeatureFlagKeys.Serialize(flag)}}}]}}""";
         var configuration = new ConfigurationBuilder().AddJsonStream(new MemoryStream(Encoding.UTF8.GetBytes(json))).Build();
