@@ -69,8 +69,23 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
             var batchWatch = Stopwatch.StartNew();
             await using var tx = await connection.BeginTransactionAsync(ct);
-            var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
-                BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
+            (string? LastKey, long Scanned, long Copied) batch;
+            try
+            {
+                batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
+                    BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
+            }
+            catch (PostgresException ex) when (!ex.IsTransient)
+            {
+                // A row the new schema refuses fails its batch on every run: the backfill stalls
+                // there. Say where and which error rules name the rows, rather than only throw.
+                await tx.RollbackAsync(ct);
+                var firing = await FiringErrorRulesAsync(connection, migration, settings, ct);
+                LogStalled(migration.Name, lastKey, ex.SqlState, ex.MessageText, firing);
+                outcome = $"stalled: the batch after key {lastKey ?? "(start)"} fails ({ex.SqlState}: {ex.MessageText}); " +
+                          (firing.Length > 0 ? $"error rules firing: {firing}" : "no error rule names the rows");
+                break;
+            }
             var rate = (rowsThisRun + batch.Scanned) / Math.Max(0.001, (watch.Elapsed - paused).TotalSeconds);
             var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
             await connection.ExecuteAsync(new CommandDefinition("""
@@ -118,6 +133,20 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         return new BackfillRun(final, rowsThisRun, watch.Elapsed, paused, outcome);
     }
 
+    private static async Task<string> FiringErrorRulesAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
+    {
+        var firing = new List<string>();
+        foreach (var rule in m.Rules.Where(r => r.Severity == RuleSeverity.Error))
+        {
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
+            if (violations > 0)
+            {
+                firing.Add($"{rule.Name} ({violations})");
+            }
+        }
+        return string.Join(", ", firing);
+    }
+
     /// <summary>Forget the checkpoint, so the next run copies everything again (idempotently).</summary>
     public static async Task ResetAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
         await connection.ExecuteAsync(new CommandDefinition(
@@ -150,11 +179,12 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         // nothing to delete yet, and the batch would then put the deleted row back. FOR KEY SHARE
         // makes that DELETE wait for the batch (and skips a row whose delete is in flight);
         // updates are not held up, and their trigger's upsert already meets the batch on the key.
-        var holdAgainstDeletes = m.InstallCaptureSql is null ? "" : "FOR KEY SHARE OF s";
+        // Rows from several tables (SourceRows) cannot be locked here; such a copy holds them itself.
+        var holdAgainstDeletes = m.InstallCaptureSql is null || m.SourceRows is not null ? "" : "FOR KEY SHARE OF s";
         var steps = string.Concat(m.CopyBatchSteps.Select(step => $"{step.Name} AS (\n{step.Sql}\n), "));
         return $"""
             WITH batch AS (
-              SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
+              SELECT s.* FROM {m.SourceFrom} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
             ), {steps}copied AS (
               {m.CopyBatchSql}
             )
@@ -169,7 +199,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {m.Source} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
+            $"SELECT count(*) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
         return await connection.QuerySingleAsync<State>(new CommandDefinition("""
             INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
             ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),
@@ -191,6 +221,9 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s")]
     private partial void LogProgress(string migration, long rowsScanned, long? rowsTotal, double? percent, double? rowsPerSecond, double? etaSeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backfill {Migration} stalled: the batch after key {LastKey} fails ({SqlState}: {Error}); error rules firing: {Rules}")]
+    private partial void LogStalled(string migration, string? lastKey, string sqlState, string error, string rules);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration} paused: {Reason}")]
     private partial void LogPaused(string migration, string reason);
