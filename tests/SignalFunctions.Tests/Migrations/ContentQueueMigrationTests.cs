@@ -226,12 +226,18 @@ public sealed class ContentQueueMigrationTests
         // The bot deletes an outcome through the view: the rollback takes that delete along, and nothing else.
         var deleted = await db.ScalarAsync<Guid>("SELECT decision_id FROM outcomes WHERE decision_id <> @outcome ORDER BY decision_id LIMIT 1", new { outcome });
         await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = @deleted", new { deleted });
+        // A row only the old side has while cut over (nothing copied it): the rollback keeps it.
+        var stray = Guid.NewGuid();
+        await db.ExecuteAsync("INSERT INTO outcomes_backup (decision_id, tweet_id, likes) VALUES (@stray, 'stray', 1)", new { stray });
 
         await engine.Cutover.RollBackAsync(M, CancellationToken.None);
 
-        Assert.Equal((1L, 1L, 1L, 0L), (await CountAsync(db, "posted_decisions", post), await CountAsync(db, "outcomes", outcome),
-            await CountAsync(db, "posted_decisions", missed), await CountAsync(db, "outcomes", deleted)));
+        Assert.Equal((1L, 1L, 1L, 0L, 1L), (await CountAsync(db, "posted_decisions", post), await CountAsync(db, "outcomes", outcome),
+            await CountAsync(db, "posted_decisions", missed), await CountAsync(db, "outcomes", deleted), await CountAsync(db, "outcomes", stray)));
         Assert.Equal(7, await db.ScalarAsync<int>("SELECT likes FROM outcomes WHERE decision_id = @outcome", new { outcome }));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        Assert.Equal([stray.ToString()], (await engine.ParityAsync(M)).MissingKeys);
+        Assert.Equal(1, (await engine.RepairAsync(M)).KeysFixed);
         await engine.AssertCleanAsync(M);
     }
 
@@ -267,5 +273,9 @@ public sealed class ContentQueueMigrationTests
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE indrelid::regclass::text IN ('content_metadata_archived', 'posted_decisions_archived', 'outcomes_archived')"));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_backup'"));
         Assert.Equal("v,v,v", await db.ScalarAsync<string>("SELECT string_agg(relkind::text, ',') FROM pg_class WHERE relname IN ('content_metadata', 'posted_decisions', 'outcomes')"));
+        // No rollback is left to record deletes for.
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%cutover_deletes'"));
+        await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = (SELECT min(decision_id::text)::uuid FROM engagement_metrics)");
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
     }
 }

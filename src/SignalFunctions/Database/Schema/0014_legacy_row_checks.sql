@@ -23,3 +23,23 @@ BEGIN
   RETURN ids;
 END
 $$;
+
+-- The keys deleted from a migration's new tables while it is cut over (a view-pattern cut-over
+-- installs record_cutover_deletes on them), so that the rollback deletes from the old tables only
+-- what was deleted since, and never a row that only the old side ever had. Cleanup (archive)
+-- removes the triggers and the rows.
+CREATE TABLE cutover_deletes (
+  migration  text NOT NULL,
+  table_name text NOT NULL,
+  key        text NOT NULL,
+  PRIMARY KEY (migration, table_name, key)
+);
+
+-- AFTER DELETE … REFERENCING OLD TABLE AS gone FOR EACH STATEMENT; arguments: migration, key column.
+CREATE FUNCTION record_cutover_deletes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('INSERT INTO cutover_deletes (migration, table_name, key) SELECT %L, %L, g.%I::text FROM gone g ON CONFLICT DO NOTHING',
+                 TG_ARGV[0], TG_TABLE_NAME, TG_ARGV[1]);
+  RETURN NULL;
+END
+$$;
