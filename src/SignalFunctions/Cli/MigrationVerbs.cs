@@ -147,15 +147,16 @@ public static class MigrationVerbs
     {
         var migration = DeclaredMigration();
         var command = new Command("cleanup", """
-            The plan's last phase: archive the old table. Renames the *_backup table the cut-over left to *_archived
-            and drops all its indexes (rows kept; drop the table yourself once nobody needs it). Only at complete
-            (100%), after the cut-over, with a clean latest parity report; refuses otherwise and says why. Afterwards
-            rollback is refused for good. Prints the old table's size before and after.
+            The plan's last phase: archive the old tables. Renames every *_backup table the cut-over left to *_archived
+            and drops all their indexes (rows kept; drop the tables yourself once nobody needs them). Only at complete
+            (100%), after the cut-over, with a clean parity report from before the cut-over (after it the old name is a
+            view over the new table); refuses otherwise and says why. Afterwards rollback is refused for good. Prints
+            the old tables' size before and after.
             """) { migration };
         command.SetAction(async (parsed, ct) => await RunCutoverAsync(parsed.GetValue(migration)!, async (_, m, services) =>
         {
             var result = await services.GetRequiredService<Migrations.Archive>().RunAsync(m, $"cli:{Environment.UserName}", ct);
-            return $"{m.Name}: {m.Source}_backup archived as {result.ArchivedAs}, indexes dropped: {result.BytesBefore / 1048576.0:0.0} MB → {result.BytesAfter / 1048576.0:0.0} MB.";
+            return $"{m.Name}: {string.Join(", ", result.Backups)} archived as {result.ArchivedAs}, indexes dropped: {result.BytesBefore / 1048576.0:0.0} MB → {result.BytesAfter / 1048576.0:0.0} MB.";
         }, ct));
         return command;
     }

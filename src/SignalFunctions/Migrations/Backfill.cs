@@ -18,7 +18,11 @@ public sealed record BackfillProgress(
         : null;
 }
 
-public sealed record BackfillRun(BackfillProgress Progress, long RowsThisRun, TimeSpan Elapsed, TimeSpan Paused, string Outcome);
+public sealed record BackfillRun(BackfillProgress Progress, long RowsThisRun, TimeSpan Elapsed, TimeSpan Paused, string Outcome)
+{
+    /// <summary>A batch the new schema refuses: every run stops at it until its rows are fixed.</summary>
+    public bool Stalled => Outcome.StartsWith("stalled", StringComparison.Ordinal);
+}
 
 public static class EtaText
 {
@@ -93,6 +97,17 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 (batch, nextSize, rate) = await CopyBatchAsync(connection, migration, settings, lastKey, batchSize,
                     scanned => (rowsBefore + scanned) / Math.Max(0.001, (activeBefore + batchWatch.Elapsed).TotalSeconds), batchWatch, ct);
             }
+            catch (PostgresException ex) when (!ex.IsTransient && !ct.IsCancellationRequested)
+            {
+                // A row the new schema refuses fails its batch on every run: the backfill stalls
+                // there. Say where and which error rules name the rows, rather than only throw.
+                var firing = await FiringErrorRulesAsync(connection, migration, settings, ct);
+                LogStalled(migration.Name, lastKey, ex.SqlState, ex.MessageText, firing);
+                await RecordErrorAsync(migration, ex);
+                outcome = $"stalled: the batch after key {lastKey ?? "(start)"} fails ({ex.SqlState}: {ex.MessageText}); " +
+                          (firing.Length > 0 ? $"error rules firing: {firing}" : "no error rule names the rows");
+                break;
+            }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 // Kept where status and /api/migrations read it: a batch failing every tick is otherwise
@@ -162,6 +177,20 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         return (batch, nextSize, rate);
     }
 
+    private static async Task<string> FiringErrorRulesAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
+    {
+        var firing = new List<string>();
+        foreach (var rule in m.Rules.Where(r => r.Severity == RuleSeverity.Error))
+        {
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
+            if (violations > 0)
+            {
+                firing.Add($"{rule.Name} ({violations})");
+            }
+        }
+        return string.Join(", ", firing);
+    }
+
     /// <summary>Text for an operator: a PostgreSQL error's code and message, else the exception's message.</summary>
     public static string ErrorText(Exception ex) => ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.Message;
 
@@ -216,11 +245,12 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         // nothing to delete yet, and the batch would then put the deleted row back. FOR KEY SHARE
         // makes that DELETE wait for the batch (and skips a row whose delete is in flight);
         // updates are not held up, and their trigger's upsert already meets the batch on the key.
-        var holdAgainstDeletes = m.InstallCaptureSql is null ? "" : "FOR KEY SHARE OF s";
+        // Rows from several tables (SourceRows) cannot be locked here; such a copy holds them itself.
+        var holdAgainstDeletes = m.InstallCaptureSql is null || m.SourceRows is not null ? "" : "FOR KEY SHARE OF s";
         var steps = string.Concat(m.CopyBatchSteps.Select(step => $"{step.Name} AS (\n{step.Sql}\n), "));
         return $"""
             WITH batch AS (
-              SELECT s.* FROM {m.Source} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
+              SELECT s.* FROM {m.SourceFrom} s {where} ORDER BY s.{m.Key} LIMIT @limit {holdAgainstDeletes}
             ), {steps}copied AS (
               {m.CopyBatchSql}
             )
@@ -235,7 +265,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {m.Source} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
+            $"SELECT count(*) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
         return await connection.QuerySingleAsync<State>(new CommandDefinition("""
             INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
             ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),
@@ -258,6 +288,9 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s")]
     private partial void LogProgress(string migration, long rowsScanned, long? rowsTotal, double? percent, double? rowsPerSecond, double? etaSeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Backfill {Migration} stalled: the batch after key {LastKey} fails ({SqlState}: {Error}); error rules firing: {Rules}")]
+    private partial void LogStalled(string migration, string? lastKey, string sqlState, string error, string rules);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration} paused: {Reason}")]
     private partial void LogPaused(string migration, string reason);

@@ -54,6 +54,26 @@ public sealed record DataMigration
     /// </summary>
     public IReadOnlyList<CopyStep> CopyBatchSteps { get; init; } = [];
 
+    /// <summary>
+    /// When one unit's rows are spread over several tables, any of which may hold it alone: a FROM
+    /// item (a parenthesised query) yielding one row per unit key of the old side, e.g. the UNION of
+    /// every old table's keys. The backfill walks it and parity compares it instead of
+    /// <see cref="Source"/>, so a unit <see cref="Source"/> lacks is still copied and compared
+    /// (<c>batch</c> then holds its rows, and the images read the tables themselves). The engine
+    /// cannot hold such rows against deletes (FOR KEY SHARE takes no UNION): with a capture, the
+    /// copy must lock them itself. Null: <see cref="Source"/>.
+    /// </summary>
+    public string? SourceRows { get; init; }
+
+    /// <summary>The new side's counterpart of <see cref="SourceRows"/>, for parity; null: <see cref="Target"/>.</summary>
+    public string? TargetRows { get; init; }
+
+    /// <summary>What the backfill, parity and repair read as the source (aliased s).</summary>
+    public string SourceFrom => SourceRows ?? Source;
+
+    /// <summary>What parity and repair read as the target (aliased t).</summary>
+    public string TargetFrom => TargetRows ?? Target;
+
     /// <summary>Which source rows belong to the migration (a WHERE condition on s); null for all.</summary>
     public string? SourceFilter { get; init; }
 

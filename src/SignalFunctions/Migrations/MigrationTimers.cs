@@ -58,7 +58,14 @@ public static partial class MigrationTimers
                 {
                     return $"Backfill {m.Name}: no budget left this run";
                 }
-                return SummaryLine(await backfill.RunAsync(m, left, null, ct));
+                var result = await backfill.RunAsync(m, left, null, ct);
+                if (result.Stalled)
+                {
+                    // Every tick stalls at the same batch until someone fixes the rows: a failure.
+                    run.Fail(SummaryLine(result));
+                    return null;
+                }
+                return SummaryLine(result);
             });
         }
         return run.Outcome("Backfill: no migration is between dual_write and complete");
@@ -88,6 +95,13 @@ public static partial class MigrationTimers
                     if (!(await Backfill.ReadAsync(connection, m, ct)).Completed)
                     {
                         return null;
+                    }
+                    if (await Cutover.IsCutOverAsync(connection, m.Name, ct))
+                    {
+                        // The old names are views over the new tables (or nothing writes the old tables
+                        // any more): a report would compare the new side with itself, or with an
+                        // abandoned copy. Cleanup uses the last report from before the cut-over.
+                        return $"Parity {m.Name}: skipped, cut over (the old side no longer is a copy of its own to compare)";
                     }
                 }
                 var report = await parity.RunAsync(m, ct);

@@ -123,15 +123,21 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static async Task<ParityReport?> LatestAsync(NpgsqlConnection connection, string migration, CancellationToken ct)
+    public static Task<ParityReport?> LatestAsync(NpgsqlConnection connection, string migration, CancellationToken ct) =>
+        LatestAsync(connection, migration, null, ct);
+
+    /// <summary>The migration's latest report, or the latest that started before <paramref name="startedBefore"/>.</summary>
+    public static async Task<ParityReport?> LatestAsync(NpgsqlConnection connection, string migration, DateTime? startedBefore, CancellationToken ct)
     {
         var row = await connection.QuerySingleOrDefaultAsync<ReportRow>(new CommandDefinition("""
             SELECT id, migration, started_at AS StartedAt, finished_at AS FinishedAt, ranges_checked AS RangesChecked,
                    rows_compared AS RowsCompared, missing_count AS MissingCount, extra_count AS ExtraCount,
                    different_count AS DifferentCount, missing_keys AS MissingKeys, extra_keys AS ExtraKeys,
                    different_keys AS DifferentKeys, validation::text AS Validation, clean, repair_error AS RepairError
-              FROM parity_reports WHERE migration = @migration ORDER BY id DESC LIMIT 1
-            """, new { migration }, cancellationToken: ct));
+              FROM parity_reports
+             WHERE migration = @migration AND (CAST(@startedBefore AS timestamptz) IS NULL OR started_at < @startedBefore)
+             ORDER BY id DESC LIMIT 1
+            """, new { migration, startedBefore }, cancellationToken: ct));
         return row is null ? null : new ParityReport(
             row.Id, row.Migration, DateTime.SpecifyKind(row.StartedAt, DateTimeKind.Utc), DateTime.SpecifyKind(row.FinishedAt, DateTimeKind.Utc),
             row.RangesChecked, row.RowsCompared, row.MissingCount, row.ExtraCount, row.DifferentCount,
@@ -166,7 +172,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
     }
 
     private static (string Table, string Alias, string Image, string? Filter) Of(DataMigration m, Side side) =>
-        side == Side.Source ? (m.Source, "s", m.SourceImage, m.SourceFilter) : (m.Target, "t", m.TargetImage, m.TargetFilter);
+        side == Side.Source ? (m.SourceFrom, "s", m.SourceImage, m.SourceFilter) : (m.TargetFrom, "t", m.TargetImage, m.TargetFilter);
 
     // hashtextextended is what hash partitioning uses: stable, and both sides are hashed by the same server.
     private static string BucketOf(DataMigration m, string alias, int bits) =>

@@ -198,7 +198,7 @@ public sealed partial class RepairJob(
 
     private async Task SyncKeyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, Side side, string key, CancellationToken ct)
     {
-        var (table, alias, filter) = side == Side.New ? (m.Source, "s", m.SourceFilter) : (m.Target, "t", m.TargetFilter);
+        var (table, alias, filter) = side == Side.New ? (m.SourceFrom, "s", m.SourceFilter) : (m.TargetFrom, "t", m.TargetFilter);
         var settings = options.Value;
         var present = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"SELECT EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.{m.Key} = @key::{m.KeyType}{(filter is null ? "" : $" AND ({filter})")})",

@@ -51,9 +51,10 @@ public sealed class ContentQueueMigrationTests
 
         var report = await engine.ParityAsync(M);
 
-        Assert.Equal([ids[3].ToString()], report.MissingKeys);
+        // A decision is missing only when the new side has none of its rows: ids[3] keeps its post and metrics.
+        Assert.Empty(report.MissingKeys);
         Assert.Equal([extra.ToString()], report.ExtraKeys);
-        Assert.Equal(ids.Take(3).Select(i => i.ToString()).Order(), report.DifferentKeys.Order());
+        Assert.Equal(ids.Select(i => i.ToString()).Order(), report.DifferentKeys.Order());
         Assert.Equal(5, (await engine.RepairAsync(M)).KeysFixed);
         Assert.Equal("edited", await db.ScalarAsync<string>("SELECT content FROM content_queue WHERE decision_id = @id", new { id = ids[2] }));
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM posted_content WHERE decision_id = @id", new { id = ids[0] }));
@@ -140,11 +141,7 @@ public sealed class ContentQueueMigrationTests
 
         await engine.MoveAsync(M, Stage.DualWrite);
         await engine.BackfillAsync(M);
-        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
-        {
-            await engine.AssertCleanAsync(M);
-            await engine.MoveAsync(M, stage);
-        }
+        await ToCompleteAsync(engine);
         await db.ExecuteAsync("UPDATE outcomes SET likes = coalesce(likes, 0)");
         var answer = await db.ScalarAsync<string>(OldQuery);
 
@@ -174,5 +171,111 @@ public sealed class ContentQueueMigrationTests
             await engine.MoveAsync(M, stage);
         }
         Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+    }
+
+    private static Task<long> CountAsync(TestDatabase db, string table, Guid id) =>
+        db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE decision_id = @id", new { id });
+
+    /// <summary>From a finished backfill at dual_write to complete, clean at every step.</summary>
+    private static async Task ToCompleteAsync(Engine engine)
+    {
+        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.AssertCleanAsync(M);
+            await engine.MoveAsync(M, stage);
+        }
+    }
+
+    [Fact]
+    public async Task Posts_and_outcomes_without_a_queue_row_are_backfilled_compared_and_survive_the_cut_over_and_rollback()
+    {
+        var (db, engine) = await SeededAsync(60);
+        await using var _ = db;
+        var (post, outcome, missed) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        // Left by the bot's jobs before the migration: a post and an outcome of decisions content_metadata never had.
+        await db.ExecuteAsync("""
+            INSERT INTO posted_decisions (decision_id, tweet_id, content) VALUES (@post, 'orphan-post', 'only here');
+            INSERT INTO outcomes (decision_id, tweet_id, likes) VALUES (@outcome, 'orphan-outcome', 7);
+            """, new { post, outcome });
+        await engine.MoveAsync(M, Stage.DualWrite);
+
+        var run = await engine.BackfillAsync(M);
+
+        Assert.Equal(62L, run.Progress.RowsScanned);
+        Assert.Equal("only here", await db.ScalarAsync<string>("SELECT content FROM posted_content WHERE decision_id = @post", new { post }));
+        Assert.Equal(7, await db.ScalarAsync<int>("SELECT likes FROM engagement_metrics WHERE decision_id = @outcome", new { outcome }));
+        var report = await engine.ParityAsync(M);
+        Assert.True(report.Clean);
+        Assert.Equal(62L, report.RowsCompared);
+        var warning = report.Validation.Single(r => r.Name == "posts_without_queued_content");
+        Assert.Equal((1L, "warning"), (warning.Violations, warning.Severity));
+        // Parity covers them: a lost orphan post and a changed orphan outcome are found and repaired.
+        await db.ExecuteBehindTheTriggersAsync("DELETE FROM posted_content WHERE decision_id = @post", new { post });
+        await db.ExecuteBehindTheTriggersAsync("UPDATE engagement_metrics SET likes = 8 WHERE decision_id = @outcome", new { outcome });
+        report = await engine.ParityAsync(M);
+        Assert.Equal([post.ToString()], report.MissingKeys);
+        Assert.Equal([outcome.ToString()], report.DifferentKeys);
+        Assert.Equal(2, (await engine.RepairAsync(M)).KeysFixed);
+        await ToCompleteAsync(engine);
+        // A post the capture never saw (written behind the triggers): the cut-over copies it before the rename.
+        await db.ExecuteBehindTheTriggersAsync("INSERT INTO posted_decisions (decision_id, tweet_id, content) VALUES (@missed, 'missed', 'late')", new { missed });
+
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+
+        Assert.Equal(1L, await CountAsync(db, "posted_content", missed));
+        // The bot deletes an outcome through the view: the rollback takes that delete along, and nothing else.
+        var deleted = await db.ScalarAsync<Guid>("SELECT decision_id FROM outcomes WHERE decision_id <> @outcome ORDER BY decision_id LIMIT 1", new { outcome });
+        await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = @deleted", new { deleted });
+        // A row only the old side has while cut over (nothing copied it): the rollback keeps it.
+        var stray = Guid.NewGuid();
+        await db.ExecuteAsync("INSERT INTO outcomes_backup (decision_id, tweet_id, likes) VALUES (@stray, 'stray', 1)", new { stray });
+
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+
+        Assert.Equal((1L, 1L, 1L, 0L, 1L), (await CountAsync(db, "posted_decisions", post), await CountAsync(db, "outcomes", outcome),
+            await CountAsync(db, "posted_decisions", missed), await CountAsync(db, "outcomes", deleted), await CountAsync(db, "outcomes", stray)));
+        Assert.Equal(7, await db.ScalarAsync<int>("SELECT likes FROM outcomes WHERE decision_id = @outcome", new { outcome }));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        Assert.Equal([stray.ToString()], (await engine.ParityAsync(M)).MissingKeys);
+        Assert.Equal(1, (await engine.RepairAsync(M)).KeysFixed);
+        await engine.AssertCleanAsync(M);
+    }
+
+    [Fact]
+    public async Task Cleanup_needs_a_clean_report_from_before_the_cut_over_and_archives_all_three_legacy_tables()
+    {
+        var (db, engine) = await SeededAsync(60);
+        await using var _ = db;
+        await engine.MoveAsync(M, Stage.DualWrite);
+        await engine.BackfillAsync(M);
+        await ToCompleteAsync(engine);
+        var archive = new Archive(db.DataSource, engine.Flags);
+        // The last report before the cut-over finds a difference; the clean one after it compares the new tables with themselves.
+        var drifted = await db.ScalarAsync<Guid>("SELECT decision_id FROM content_queue ORDER BY decision_id LIMIT 1");
+        await db.ExecuteBehindTheTriggersAsync("UPDATE content_queue SET content = 'drift' WHERE decision_id = @drifted", new { drifted });
+        Assert.False((await engine.ParityAsync(M)).Clean);
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+        await engine.AssertCleanAsync(M);
+
+        var refused = await Assert.ThrowsAsync<CutoverRefusedException>(() => archive.RunAsync(M, "test", CancellationToken.None));
+
+        Assert.Contains("last parity report before the cut-over", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("0 missing, 0 extra, 1 different", refused.Message, StringComparison.Ordinal);
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+        await engine.AssertCleanAsync(M);
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+        var rows = await db.ScalarAsync<string>("SELECT (SELECT count(*) FROM content_metadata) || '/' || (SELECT count(*) FROM posted_decisions) || '/' || (SELECT count(*) FROM outcomes)");
+
+        var done = await archive.RunAsync(M, "test", CancellationToken.None);
+
+        Assert.Equal("content_metadata_archived, posted_decisions_archived, outcomes_archived", done.ArchivedAs);
+        Assert.Equal(rows, await db.ScalarAsync<string>("SELECT (SELECT count(*) FROM content_metadata_archived) || '/' || (SELECT count(*) FROM posted_decisions_archived) || '/' || (SELECT count(*) FROM outcomes_archived)"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE indrelid::regclass::text IN ('content_metadata_archived', 'posted_decisions_archived', 'outcomes_archived')"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_backup'"));
+        Assert.Equal("v,v,v", await db.ScalarAsync<string>("SELECT string_agg(relkind::text, ',') FROM pg_class WHERE relname IN ('content_metadata', 'posted_decisions', 'outcomes')"));
+        // No rollback is left to record deletes for.
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%cutover_deletes'"));
+        await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = (SELECT min(decision_id::text)::uuid FROM engagement_metrics)");
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
     }
 }

@@ -26,10 +26,11 @@ public sealed class EngineOperationsTests
         await engine.SeedLegacyEventsAsync(120);
         await RefuseNewEventsAsync(db);
 
-        var failure = await Assert.ThrowsAsync<PostgresException>(() => engine.BackfillAsync(SignalEvents));
+        var stalled = await engine.BackfillAsync(SignalEvents);
         var failed = await engine.BackfillProgressAsync(SignalEvents);
 
-        Assert.Equal("23514", failure.SqlState);
+        Assert.True(stalled.Stalled, stalled.Outcome);
+        Assert.Contains("(23514: ", stalled.Outcome, StringComparison.Ordinal);
         Assert.StartsWith("23514: ", failed.LastError, StringComparison.Ordinal);
         Assert.Contains("refuse_all", failed.LastError, StringComparison.Ordinal);
         Assert.NotNull(failed.LastErrorAt);
@@ -58,8 +59,9 @@ public sealed class EngineOperationsTests
         var outcome = await MigrationTimers.BackfillAsync(services, CancellationToken.None);
 
         Assert.True(outcome.Failed);
-        var failure = Assert.Single(outcome.Logs, l => l.Contains("failed", StringComparison.Ordinal));
-        Assert.StartsWith("Backfill signal-events failed: 23514: ", failure, StringComparison.Ordinal);
+        var failure = Assert.Single(outcome.Logs, l => l.StartsWith("Backfill signal-events:", StringComparison.Ordinal));
+        Assert.StartsWith("Backfill signal-events: stalled: the batch after key (start) fails (23514: ", failure, StringComparison.Ordinal);
+        Assert.Contains("last error", failure, StringComparison.Ordinal);
         Assert.Contains(outcome.Logs, l => l.StartsWith("Backfill signal-metrics: complete, 0 rows this run", StringComparison.Ordinal));
         // The migration after the failing one ran too.
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM backfill_progress WHERE migration = 'signal-metrics' AND completed_at IS NOT NULL"));

@@ -74,7 +74,7 @@ public sealed class JobLockSkipTests : IAsyncLifetime
             var run = await new Engine(_db).RepairAsync(SignalEvents);
             Assert.True(run.Skipped);
 
-            var timer = await RepairJob.RunTimerAsync(services, CancellationToken.None);
+            var timer = await MigrationTimers.RepairAsync(services, CancellationToken.None);
             Assert.Equal("Repair signal-events: skipped, another run holds the lock", timer.Logs[0]);
             // The other migrations' repairs run as usual.
             Assert.Equal("Repair click-events: 0 repaired, 0 failed, 0 remaining, 0 parity keys fixed",
@@ -88,7 +88,7 @@ public sealed class JobLockSkipTests : IAsyncLifetime
             Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
         }
 
-        var released = await RepairJob.RunTimerAsync(services, CancellationToken.None);
+        var released = await MigrationTimers.RepairAsync(services, CancellationToken.None);
         Assert.Equal("Repair signal-events: 1 repaired, 0 failed, 0 remaining, 0 parity keys fixed", released.Logs[0]);
         Assert.NotNull((await RepairEntries.ReadAsync(_db, entry)).ResolvedAt);
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @eventId", new { eventId }));

@@ -86,4 +86,56 @@ public sealed class KpiHistoryMigrationTests
         await engine.BackfillAsync(M);
         await engine.AssertCleanAsync(M);
     }
+
+    [Fact]
+    public async Task Off_to_complete_cut_over_and_back_ends_and_resumes_the_copy_and_leaves_kpi_snapshots_a_table()
+    {
+        var (db, engine) = await SeededAsync(30);
+        await using var _ = db;
+        const string Triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'kpi_snapshots_capture%'";
+        const string Kinds = "SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('kpi_snapshots', 'kpi_history')";
+        await engine.MoveAsync(M, Stage.DualWrite);
+        var triggers = await db.ScalarAsync<long>(Triggers);
+        Assert.NotEqual(0L, triggers);
+
+        var run = await engine.BackfillAsync(M);
+
+        Assert.Equal(("complete", 30L * 3 * 4), (run.Outcome, run.Progress.RowsScanned));
+        await engine.AssertCleanAsync(M);
+        await engine.MoveAsync(M, Stage.Shadow);
+        var changed = await db.ScalarAsync<Guid>("SELECT id FROM kpi_history ORDER BY id LIMIT 1");
+        await db.ExecuteBehindTheTriggersAsync("UPDATE kpi_history SET period = 'wrong' WHERE id = @changed", new { changed });
+        Assert.Equal([changed.ToString()], (await engine.ParityAsync(M)).DifferentKeys);
+        Assert.Equal(1, (await engine.RepairAsync(M)).KeysFixed);
+        foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.AssertCleanAsync(M);
+            await engine.MoveAsync(M, stage);
+        }
+
+        var cutOver = await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+
+        Assert.Contains("capture removed", cutOver, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+        // No views: the plan keeps the old table as it is, and Phase 5 writes kpi_history itself.
+        Assert.Equal("kpi_history:r,kpi_snapshots:r", await db.ScalarAsync<string>(Kinds));
+        var late = await db.ScalarAsync<Guid>("""
+            INSERT INTO kpi_snapshots (tenant_id, metric_name, metric_value, period) VALUES ('tenant-1', 'pipeline', 42, '7d') RETURNING id
+            """);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM kpi_history WHERE id = @late", new { late }));
+
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+
+        Assert.Equal(triggers, await db.ScalarAsync<long>(Triggers));
+        Assert.Equal("kpi_history:r,kpi_snapshots:r", await db.ScalarAsync<string>(Kinds));
+        // What the Phase 4.5 app wrote meanwhile is found and copied, as the rollback's summary says.
+        Assert.Equal([late.ToString()], (await engine.ParityAsync(M)).MissingKeys);
+        Assert.Equal(1, (await engine.RepairAsync(M)).KeysFixed);
+        await engine.AssertCleanAsync(M);
+        foreach (var stage in new[] { Stage.Rampdown, Stage.Live, Stage.Shadow, Stage.DualWrite, Stage.Off })
+        {
+            await engine.MoveAsync(M, stage);
+        }
+        Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+    }
 }

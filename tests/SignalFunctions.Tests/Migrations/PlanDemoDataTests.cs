@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.Infrastructure;
@@ -52,5 +54,42 @@ public sealed class PlanDemoDataTests
         Assert.Equal(2L * 90 * 3 * 4, await db.ScalarAsync<long>("SELECT count(*) FROM kpi_history"));
         Assert.Equal((600L, 400L, 200L), (await db.ScalarAsync<long>("SELECT count(*) FROM content_queue"),
             await db.ScalarAsync<long>("SELECT count(*) FROM posted_content"), await db.ScalarAsync<long>("SELECT count(*) FROM engagement_metrics")));
+    }
+
+    [Fact]
+    public async Task Demo_data_positions_fills_the_brand_monolith_through_the_cli_and_brand_metrics_backfills_it_cleanly()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+
+        var run = await OpsCommand.RunAsync(db.ConnectionString,
+            "demo-data", "--rows", "50", "--positions", "800", "--brands", "5", "--seed", "3", "--campaigns", "0", "--decisions", "0");
+
+        Assert.True(run.Exit == 0, run.Err);
+        var line = Regex.Match(run.Out, @"extracted_positions +([\d,]+) new \(([\d,]+) collector results of 5 brands\)");
+        Assert.True(line.Success, run.Out);
+        var (positions, results) = (long.Parse(line.Groups[1].Value.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture),
+            long.Parse(line.Groups[2].Value.Replace(",", "", StringComparison.Ordinal), CultureInfo.InvariantCulture));
+        Assert.Equal((positions, results, results), (await db.ScalarAsync<long>("SELECT count(*) FROM extracted_positions"),
+            await db.ScalarAsync<long>("SELECT count(DISTINCT collector_result_id) FROM extracted_positions"),
+            await db.ScalarAsync<long>("SELECT count(*) FROM extracted_positions WHERE competitor_name IS NULL")));
+        Assert.InRange(positions, 400, 1200);
+        // Five brands of 3 to 6 competitors each; every competitor row names one of them; sentiment on some rows only.
+        Assert.Equal(5L, await db.ScalarAsync<long>("SELECT count(*) FROM brands"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM (SELECT brand_id FROM brand_competitors GROUP BY 1 HAVING count(*) NOT BETWEEN 3 AND 6) x"));
+        Assert.Equal(0L, await db.ScalarAsync<long>("""
+            SELECT count(*) FROM extracted_positions e WHERE e.competitor_name IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM brand_competitors bc WHERE bc.brand_id = e.brand_id AND bc.competitor_name = e.competitor_name)
+            """));
+        Assert.Equal((true, true), Assert.Single(await db.QueryAsync<(bool, bool)>(
+            "SELECT bool_or(sentiment_label IS NOT NULL), bool_or(sentiment_label IS NULL) FROM extracted_positions WHERE competitor_name IS NULL")));
+        Assert.Equal(results, await db.ScalarAsync<long>("SELECT count(*) FROM collector_results"));
+
+        var engine = new Engine(db);
+        var m = BrandMetricsMigration.Declaration;
+        await engine.MoveAsync(m, Stage.DualWrite);
+        Assert.Equal("complete", (await engine.BackfillAsync(m)).Outcome);
+        await engine.AssertCleanAsync(m);
+        Assert.Equal(results, await db.ScalarAsync<long>("SELECT count(*) FROM metric_facts"));
+        Assert.Equal(positions - results, await db.ScalarAsync<long>("SELECT count(*) FROM competitor_metrics"));
     }
 }

@@ -215,13 +215,22 @@ public static class BrandMetricsMigration
                    AND NOT EXISTS (SELECT 1 FROM brand_competitors bc WHERE bc.brand_id = e.brand_id AND bc.competitor_name = e.competitor_name)
                 """,
                 "Competitor rows whose name has no brand_competitors row for the brand: the star schema cannot hold them. Add the competitor (then parity and repair copy them) or delete the rows."),
-            new("competitor_rows_without_brand_row", RuleSeverity.Warning,
+            // An error, not a warning: the rows are lost to every reader once the cut-over's view
+            // (built from the star tables) replaces the table, and only the archive keeps them.
+            new("competitor_rows_without_brand_row", RuleSeverity.Error,
                 $"""
                 SELECT count(*) FROM {Legacy} e
                  WHERE e.competitor_name IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM {Legacy} b WHERE b.collector_result_id = e.collector_result_id AND b.{BrandRow})
                 """,
-                "Competitor rows of a collector result with no brand row: there is no fact to hang them on, so they are not migrated."),
+                "Competitor rows of a collector result with no brand row: there is no fact to hang them on, so the star schema cannot hold them. Add the brand row or delete the rows."),
+            new("unmappable_sentiment_labels", RuleSeverity.Error,
+                $"""
+                SELECT count(*) FROM {Legacy} e
+                 WHERE CASE WHEN e.{BrandRow} THEN e.sentiment_label ELSE e.sentiment_label_competitor END
+                       NOT IN ('POSITIVE', 'NEGATIVE', 'NEUTRAL')
+                """,
+                "Rows whose sentiment label the star schema's CHECK refuses (only POSITIVE, NEGATIVE, NEUTRAL): their batch fails, so the backfill stalls on them. Fix or clear the labels."),
         ],
         InstallCaptureSql = Capture.Install,
         RemoveCaptureSql = Capture.Remove,

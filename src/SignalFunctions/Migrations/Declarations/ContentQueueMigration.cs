@@ -12,8 +12,9 @@ namespace SignalFunctions.Migrations.Declarations;
 /// backfill, and a parity row per decision across all three tables, so a post or its metrics
 /// missing from the new side is a difference of that decision. The copy for a set of decisions is
 /// sync_content_queue (schema 0011): the backfill, the capture trigger and repair all use it.
-/// Posts and outcomes of decisions content_metadata does not have are copied by the capture and
-/// counted by a warning rule; parity, keyed by decision, does not see them.
+/// A decision is any key of the three tables (SourceRows): posts and outcomes of decisions
+/// content_metadata does not have are backfilled and compared like the rest, and counted by a
+/// warning rule (the posting queue does not see them).
 /// </summary>
 public static class ContentQueueMigration
 {
@@ -44,33 +45,54 @@ public static class ContentQueueMigration
 
     private static string Image(IReadOnlyList<string> values) => $"ROW({string.Join(", ", values)})::text";
 
-    /// <summary>One decision across the three tables, in legacy or new names; <paramref name="x"/> is its queue row.</summary>
-    private static string DecisionImage(bool legacy, string x)
-    {
-        var (main, rest) = (Tables[0], Tables[1..]);
-        var values = main.Columns.Select(c => legacy ? AsNew(x, c.Legacy) : $"{x}.{c.New}").ToList();
-        values.AddRange(rest.Select(t => $"""
-            (SELECT {Image(t.Columns.Skip(1).Select(c => legacy ? AsNew("r", c.Legacy) : $"r.{c.New}").ToList())}
-               FROM {(legacy ? t.Legacy : t.New)} r WHERE r.decision_id = {x}.decision_id)
-            """));
-        return Image(values);
-    }
+    /// <summary>Every decision one side has, in any of its three tables: a post or its metrics may have no queue row.</summary>
+    private static string Decisions(bool legacy) =>
+        $"({string.Join(" UNION ", Tables.Select(t => $"SELECT decision_id FROM {(legacy ? t.Legacy : t.New)}"))})";
 
-    private static string Views => string.Join(";\n", Tables.Select(t => $"""
+    /// <summary>One decision across the three tables, in legacy or new names; <paramref name="x"/> is its key row.</summary>
+    private static string DecisionImage(bool legacy, string x) => Image([
+        $"{x}.decision_id",
+        .. Tables.Select(t => $"""
+            (SELECT {Image([.. t.Columns.Skip(1).Select(c => legacy ? AsNew("r", c.Legacy) : $"r.{c.New}")])}
+               FROM {(legacy ? t.Legacy : t.New)} r WHERE r.decision_id = {x}.decision_id)
+            """),
+    ]);
+
+    // While cut over, readers see only the new tables: the cut-over first copies every decision row
+    // only the legacy side has (the capture is gone, and its DROP TRIGGER holds the bot's writers
+    // until the commit).
+    private static string CopyLegacyOnlyRows => $"""
+        SELECT count(*) FROM sync_content_queue(ARRAY(
+          {string.Join("\n  UNION ", Tables.Select(t => $"(SELECT decision_id FROM {t.Legacy} EXCEPT SELECT decision_id FROM {t.New})"))}))
+        """;
+
+    /// <summary>Named so that cleanup finds it on every new table (<see cref="Archive"/>).</summary>
+    private static string RecordDeletes(Table t) => $"""
+        CREATE TRIGGER {t.New}{Archive.CutoverDeletesTrigger} AFTER DELETE ON {t.New} REFERENCING OLD TABLE AS gone
+          FOR EACH STATEMENT EXECUTE FUNCTION record_cutover_deletes('{KnownMigrations.ContentQueue}', 'decision_id')
+        """;
+
+    private static string Views => CopyLegacyOnlyRows + ";\n" + string.Join(";\n", Tables.Select(t => $"""
         ALTER TABLE {t.Legacy} RENAME TO {t.Legacy}_backup;
-        CREATE VIEW {t.Legacy} AS SELECT {string.Join(", ", t.Columns.Select(c => c.Legacy == c.New ? c.New : $"{c.New} AS {c.Legacy}"))} FROM {t.New}
+        CREATE VIEW {t.Legacy} AS SELECT {string.Join(", ", t.Columns.Select(c => c.Legacy == c.New ? c.New : $"{c.New} AS {c.Legacy}"))} FROM {t.New};
+        {RecordDeletes(t)}
         """));
 
     // The backup is brought up to date from the new table first (what was written through the
-    // views), then the view goes and the table gets its name back.
+    // views), then the view goes and the table gets its name back. A backup row the new table
+    // lacks is deleted only when it was deleted there since the cut-over (recorded): one only the
+    // legacy side ever had stays, and parity and repair copy it again.
     private static string Rollback => string.Join(";\n", Tables.Select(t => $"""
-        DELETE FROM {t.Legacy}_backup s WHERE NOT EXISTS (SELECT 1 FROM {t.New} t WHERE t.decision_id = s.decision_id);
+        DELETE FROM {t.Legacy}_backup s USING cutover_deletes d
+         WHERE d.migration = '{KnownMigrations.ContentQueue}' AND d.table_name = '{t.New}' AND d.key = s.decision_id::text
+           AND NOT EXISTS (SELECT 1 FROM {t.New} t WHERE t.decision_id = s.decision_id);
         INSERT INTO {t.Legacy}_backup ({string.Join(", ", t.Columns.Select(c => c.Legacy))})
         SELECT {string.Join(", ", t.Columns.Select(c => $"t.{c.New}"))} FROM {t.New} t
         ON CONFLICT (decision_id) DO UPDATE SET {string.Join(", ", t.Columns.Skip(1).Select(c => $"{c.Legacy} = EXCLUDED.{c.Legacy}"))};
+        DROP TRIGGER {t.New}{Archive.CutoverDeletesTrigger} ON {t.New};
         DROP VIEW {t.Legacy};
         ALTER TABLE {t.Legacy}_backup RENAME TO {t.Legacy}
-        """));
+        """)) + $";\nDELETE FROM cutover_deletes WHERE migration = '{KnownMigrations.ContentQueue}'";
 
     private static readonly (string Install, string Remove) Capture = CaptureTrigger.Build(
         KnownMigrations.ContentQueue, "content_queue_capture",
@@ -86,7 +108,10 @@ public static class ContentQueueMigration
         Target = "content_queue",
         Key = "decision_id",
         KeyType = "uuid",
-        CopyBatchSql = "SELECT 1 FROM sync_content_queue(ARRAY(SELECT s.decision_id FROM batch s))",
+        // Decisions, not content_metadata rows: posts and outcomes without a queue row are copied and compared too.
+        SourceRows = Decisions(legacy: true),
+        TargetRows = Decisions(legacy: false),
+        CopyBatchSql = "SELECT 1 FROM sync_content_queue(hold_content_decisions(ARRAY(SELECT s.decision_id FROM batch s)))",
         SourceImage = DecisionImage(legacy: true, "s"),
         TargetImage = DecisionImage(legacy: false, "t"),
         UpsertTargetSql = Sync,
@@ -108,7 +133,13 @@ public static class ContentQueueMigration
                 "Engagement counts below zero: a scrape subtracted instead of adding."),
             new("posts_without_queued_content", RuleSeverity.Warning,
                 "SELECT count(*) FROM posted_content p WHERE NOT EXISTS (SELECT 1 FROM content_queue q WHERE q.decision_id = p.decision_id)",
-                "Posts of decisions the queue does not have: copied, but no parity row covers them."),
+                "Posts of decisions the queue does not have: copied and compared, but the posting queue never sees them."),
+            new("unmappable_decisions", RuleSeverity.Error,
+                """
+                SELECT count(*) FROM content_metadata
+                 WHERE decision_type NOT IN ('single', 'thread', 'reply') OR status NOT IN ('queued', 'posted', 'failed', 'skipped')
+                """,
+                "Decisions whose decision_type or status content_queue's CHECK refuses: their batch fails, so the backfill stalls on them. Fix or delete the rows."),
         ],
         InstallCaptureSql = Capture.Install,
         RemoveCaptureSql = Capture.Remove,

@@ -83,6 +83,13 @@ public static class IntelligenceEventsMigration
             new("future_dated_events", RuleSeverity.Error,
                 "SELECT count(*) FROM intelligence_events WHERE created_at > now() + interval '5 minutes'",
                 "Intelligence events dated more than 5 minutes ahead of the database clock."),
+            new("unreadable_task_timestamps", RuleSeverity.Error,
+                $"""
+                SELECT count(*) FROM campaigns c,
+                       jsonb_array_elements(CASE WHEN jsonb_typeof(c.metadata -> 'agentTasks') = 'array' THEN c.metadata -> 'agentTasks' ELSE '[]' END) a(task)
+                 WHERE c.{InWindow} AND NOT is_timestamptz(a.task ->> 'completedAt')
+                """,
+                "Agent tasks whose completedAt is not a timestamp: deriving their campaign's events fails, so the backfill and parity stall on it. Fix or remove the value."),
         ],
         InstallCaptureSql = Capture.Install,
         RemoveCaptureSql = Capture.Remove,
