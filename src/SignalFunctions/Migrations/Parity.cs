@@ -102,7 +102,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         var rules = new List<RuleResult>();
         foreach (var rule in migration.Rules)
         {
-            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(migration, null), cancellationToken: ct));
             rules.Add(new RuleResult(rule.Name, rule.Severity.ToString().ToLowerInvariant(), violations, rule.Description));
         }
 
@@ -208,7 +208,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         }
         return (await connection.QueryAsync<string>(new CommandDefinition(
             $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > now() - make_interval(secs => @fenceSeconds)",
-            settings.ArgumentsWith(new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
+            settings.ArgumentsWith(m, new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
     }
 
     private readonly record struct Bucket(long Count, decimal Sum);
@@ -227,7 +227,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
              GROUP BY 1
             """;
         var rows = await connection.QueryAsync<(long B, long N, decimal H)>(new CommandDefinition(
-            sql, settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
+            sql, settings.ArgumentsWith(m, new { buckets, fenced }), tx, cancellationToken: ct));
         return rows.ToDictionary(r => r.B, r => new Bucket(r.N, r.H));
     }
 
@@ -237,7 +237,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         var (table, alias, image, _) = Of(m, side);
         var rows = await connection.QueryAsync<(string Key, string Hash)>(new CommandDefinition(
             $"SELECT {alias}.{m.Key}::text, md5({image}) FROM {table} {alias} {Where(m, side, bits, fenced.Length > 0)}",
-            settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
+            settings.ArgumentsWith(m, new { buckets, fenced }), tx, cancellationToken: ct));
         return rows.ToDictionary(r => r.Key, r => r.Hash);
     }
 
