@@ -94,7 +94,7 @@ public sealed class MigrationOptions
             .Select(a => a.Value)
             .LastOrDefault();
 
-    private static bool SameMigration(string configured, string migration) =>
+    internal static bool SameMigration(string configured, string migration) =>
         string.Equals(configured.Replace('_', '-'), migration, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The parameters for one statement of <paramref name="m"/>: <see cref="SqlArguments"/>, its own arguments, then the engine's.</summary>
@@ -124,7 +124,7 @@ public sealed class ArgumentsValidator : IValidateOptions<MigrationOptions>
         var wrong = new List<string>();
         foreach (var (migration, values) in options.Arguments)
         {
-            var declared = MigrationCatalog.All.FirstOrDefault(m => string.Equals(m.Name, migration.Replace('_', '-'), StringComparison.OrdinalIgnoreCase));
+            var declared = MigrationCatalog.All.FirstOrDefault(m => MigrationOptions.SameMigration(migration, m.Name));
             foreach (var (argument, text) in values)
             {
                 var setting = $"Migrations:Arguments:{migration}:{argument}";
