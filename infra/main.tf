@@ -112,6 +112,10 @@ resource "azurerm_function_app_flex_consumption" "this" {
       AppConfig__Endpoint = azurerm_app_configuration.this.endpoint
     },
     { for i, origin in var.allowed_origins : "Ingest__AllowedOrigins__${i}" => origin },
+    # '_' for '-' in the migration's name: Linux app setting names allow no '-' (the app maps it back).
+    merge([for migration, arguments in var.migration_arguments : {
+      for name, value in arguments : "Migrations__Arguments__${replace(migration, "-", "_")}__${name}" => tostring(value)
+    }]...),
     # Each timer function.json reads its {Name}Schedule setting: the host refuses a timer whose setting is missing.
     var.timer_schedules,
   )

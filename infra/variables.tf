@@ -44,6 +44,15 @@ variable "timer_schedules" {
   }
 }
 
+variable "migration_arguments" {
+  description = "Per-migration arguments a declaration reads (DataMigration.Arguments), as Migrations__Arguments__{migration}__{argument}: e.g. how many days back intelligence-events and kpi-history backfill and compare."
+  type        = map(map(number))
+  default = {
+    "intelligence-events" = { windowDays = 90 }
+    "kpi-history"         = { windowDays = 90 }
+  }
+}
+
 variable "allowed_origins" {
   description = "Browser origins allowed to send events (Ingest__AllowedOrigins__N), e.g. [\"https://www.example.com\"]."
   type        = list(string)

@@ -32,6 +32,7 @@ public static class AppSetup
             // One chronology cap for ingest and the click-events rebuild: a second setting could disagree.
             .Configure<IOptions<ClickOptions>>((m, clicks) => m.SqlArguments[MigrationOptions.MaxEventsPerClickArgument] = clicks.Value.MaxEventsPerClick)
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MigrationOptions>, ArgumentsValidator>();
         services.AddSingleton<RepairJob>();
         services.AddSingleton<Backfill>();
         services.AddSingleton<Parity>();
@@ -41,7 +42,8 @@ public static class AppSetup
         services.AddSingleton<MigrationReset>();
         services.AddOptions<ViewOptions>().BindConfiguration("Views").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DailyRollup>();
-        services.AddSingleton<BrandDailyMetrics>();
+        services.AddSingleton<IViewRefresher>(sp => sp.GetRequiredService<DailyRollup>());
+        services.AddSingleton<DeclaredViews>();
         services.AddOptions<ReadOptions>().BindConfiguration(ReadOptions.Section)
             .Configure<IConfiguration>(ReadOptions.Bind).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ReadOptions>, ReadOptions.Validator>();

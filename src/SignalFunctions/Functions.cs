@@ -38,7 +38,7 @@ public static class Functions
         new TimerFunction("Backfill", "0 */1 * * * *", MigrationTimers.BackfillAsync),
         new TimerFunction("Parity", "0 */15 * * * *", MigrationTimers.ParityAsync),
         new TimerFunction("Repair", "0 */1 * * * *", MigrationTimers.RepairAsync),
-        new TimerFunction("RefreshViews", "0 */5 * * * *", DailyRollup.RunTimerAsync),
+        new TimerFunction("RefreshViews", "0 */5 * * * *", DeclaredViews.RunTimerAsync),
         new TimerFunction("Guard", "0 */1 * * * *", StageGuard.RunTimerAsync),
     ];
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dapper;
 using Npgsql;
 using SignalFunctions.Migrations;
@@ -13,10 +12,10 @@ public sealed record BrandDay(
 /// <summary>
 /// The dashboard's daily brand metrics, from either side of brand-metrics: the legacy query
 /// aggregates the brand rows of extracted_positions at read time; the new one reads the
-/// pre-aggregated mv_brand_daily_metrics (0009_brand_metrics.sql), refreshed CONCURRENTLY by the
-/// RefreshViews timer, so readers are never blocked and see it as of its last refresh.
+/// pre-aggregated mv_brand_daily_metrics (0009_brand_metrics.sql), a view brand-metrics declares,
+/// refreshed CONCURRENTLY by the RefreshViews timer (Views/DeclaredViews.cs), so readers are never blocked and see it as of its last refresh.
 /// </summary>
-public sealed partial class BrandDailyMetrics(NpgsqlDataSource dataSource, ILogger<BrandDailyMetrics> logger)
+public static class BrandDailyMetrics
 {
     public const string ViewName = "mv_brand_daily_metrics";
 
@@ -72,26 +71,4 @@ public sealed partial class BrandDailyMetrics(NpgsqlDataSource dataSource, ILogg
             "SELECT refreshed_at FROM view_refreshes WHERE view_name = @view", new { view = ViewName }, cancellationToken: ct)) is { } at
             ? DateTime.SpecifyKind(at, DateTimeKind.Utc)
             : null;
-
-    /// <summary>REFRESH … CONCURRENTLY: computes aside and applies the difference; readers see the old rows until it commits.</summary>
-    public async Task<string> RefreshAsync(CancellationToken ct)
-    {
-        var watch = Stopwatch.StartNew();
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var jobLock = await JobLock.TryTakeAsync(connection, "refresh-views", ViewName, ct);
-        if (jobLock is null)
-        {
-            return $"{ViewName}: skipped, another refresh holds the lock";
-        }
-        await connection.ExecuteAsync(new CommandDefinition($"REFRESH MATERIALIZED VIEW CONCURRENTLY {ViewName}", commandTimeout: 0, cancellationToken: ct));
-        var rows = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"UPDATE view_refreshes SET refreshed_at = now(), last_summary = 'refreshed' WHERE view_name = @view RETURNING (SELECT count(*) FROM {ViewName})",
-            new { view = ViewName }, cancellationToken: ct));
-        var summary = $"{ViewName}: refreshed concurrently, {rows:N0} rows, in {watch.Elapsed.TotalMilliseconds:0} ms";
-        LogRefreshed(summary);
-        return summary;
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed {Summary}")]
-    private partial void LogRefreshed(string summary);
 }

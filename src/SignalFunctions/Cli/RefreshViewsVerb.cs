@@ -4,51 +4,57 @@ using SignalFunctions.Views;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`refresh-views [--full] [--json]`: refresh the daily rollup now, as the RefreshViews timer does.</summary>
+/// <summary>`refresh-views [--full] [--json]`: refresh every declared view now, as the RefreshViews timer does.</summary>
 public static class RefreshViewsVerb
 {
     public static Command Command()
     {
-        var full = new Option<bool>("--full") { Description = "Recompute every bucket (and apply only the differences) instead of those touched since the last refresh." };
+        var full = new Option<bool>("--full") { Description = "Recompute every bucket of a rollup (and apply only the differences) instead of those touched since the last refresh." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON for machines (benchmarks, scripts)." };
-        var command = new Command("refresh-views", """
-            Refresh signal_daily_rollup, which the reports read, and mv_brand_daily_metrics (always whole, CONCURRENTLY). Incremental by default: only the (content, day)
-            buckets with rows recorded since the last refresh, or updated or deleted. A full refresh runs instead
-            when it is the first, after a TRUNCATE, when the periodic one is due (Views__FullRefreshHours), or when
-            a quarter of all buckets changed. Readers are never blocked. Exits 1 if another refresh is running.
+        var command = new Command("refresh-views", $"""
+            Refresh every view the migrations declare ({string.Join(", ", DeclaredViews.All.Select(v => v.Name))}), one line each.
+            A materialized view is refreshed whole, CONCURRENTLY. The rollup signal_daily_rollup, which the reports read, is
+            incremental by default: only the (content, day) buckets with rows recorded since the last refresh, or updated or
+            deleted. A full refresh runs instead when it is the first, after a TRUNCATE, when the periodic one is due
+            (Views__FullRefreshHours), or when a quarter of all buckets changed. Readers are never blocked. The gate past
+            shadow wants a migration's views refreshed after its last backfill batch. Exits 1 if another refresh is running.
             """) { full, json };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
-            var refresh = await services.GetRequiredService<DailyRollup>().RefreshAsync(parsed.GetValue(full), ct);
-            var brands = await services.GetRequiredService<Brands.BrandDailyMetrics>().RefreshAsync(ct);
+            var results = await services.GetRequiredService<DeclaredViews>().RefreshAllAsync(parsed.GetValue(full), ct);
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    refresh.Skipped,
-                    Mode = refresh.Mode.ToString().ToLowerInvariant(),
-                    refresh.FullReason,
-                    refresh.Buckets,
-                    refresh.LoggedBuckets,
-                    refresh.RowsWritten,
-                    refresh.RowsDeleted,
-                    refresh.RowsTotal,
-                    ElapsedMs = Math.Round(refresh.Elapsed.TotalMilliseconds, 1),
-                    refresh.Summary,
-                    BrandView = brands,
+                    Views = results.Select(r => new
+                    {
+                        r.View,
+                        r.Skipped,
+                        Mode = r.Rollup?.Mode.ToString().ToLowerInvariant(),
+                        r.Rollup?.FullReason,
+                        r.Rollup?.Buckets,
+                        r.Rollup?.LoggedBuckets,
+                        r.Rollup?.RowsWritten,
+                        r.Rollup?.RowsDeleted,
+                        r.Rollup?.RowsTotal,
+                        ElapsedMs = Math.Round(r.Elapsed.TotalMilliseconds, 1),
+                        r.Summary,
+                    }),
                 }, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
             }
-            else if (refresh.Skipped)
+            foreach (var r in results.Where(r => !parsed.GetValue(json) || r.Skipped))
             {
-                Console.Error.WriteLine($"error: {refresh.Summary}; try again when it ends.");
+                if (r.Skipped)
+                {
+                    Console.Error.WriteLine($"error: {r.Summary}; try again when it ends.");
+                }
+                else
+                {
+                    Console.WriteLine(r.Summary);
+                }
             }
-            else
-            {
-                Console.WriteLine(refresh.Summary);
-                Console.WriteLine(brands);
-            }
-            return refresh.Skipped ? 1 : 0;
+            return results.Any(r => r.Skipped) ? 1 : 0;
         });
         return command;
     }

@@ -11,9 +11,9 @@ namespace SignalFunctions.Health;
 /// <summary>
 /// GET /api/health: is the database there, how old are the flags, and for each side of every
 /// migration whether its tables answer, its recent write errors, and how old its parity report is.
-/// The blue-green plan's rule, "old system down is critical, new system down is a warning", read as
-/// the side writes rely on: the authoritative side down is critical, the other a warning (writes
-/// carry on, repair catches up). Tables outside writers fill rely on the old side until the cut-over.
+/// The blue-green plan's rule, "old system down is critical, new system down is a warning", holds
+/// before the new side takes over; <see cref="CriticalSides"/> reads it per stage as the sides the
+/// app relies on, and a relied-on side down is critical, the other a warning.
 /// </summary>
 public static class HealthApi
 {
@@ -32,8 +32,11 @@ public static class HealthApi
     public sealed record SideHealth(
         long WriteFailures, string? LastError, DateTimeOffset? LastFailureAt, bool? Reachable, IReadOnlyList<string> Unreachable, long? RecentErrors);
 
-    /// <param name="Level">ok, warning (the secondary side is down) or critical (the authoritative side is).</param>
-    public sealed record MigrationHealth(SideHealth Legacy, SideHealth New, long? RepairPending, double? ParityAgeSeconds, string Level);
+    /// <param name="Level">ok, warning (a side nothing relies on now is down) or critical (a side in <paramref name="CriticalSides"/> is).</param>
+    /// <param name="CriticalSides">The sides whose outage is critical at this stage: legacy, new or both.</param>
+    /// <param name="CutOver">Whether the old table is a view over the new side now.</param>
+    public sealed record MigrationHealth(
+        SideHealth Legacy, SideHealth New, long? RepairPending, double? ParityAgeSeconds, string Level, IReadOnlyList<string> CriticalSides, bool? CutOver);
 
     /// <summary>Reads compared with the other side in shadow and live (a sampled share), and how many differed.</summary>
     public sealed record ReadComparison(long Compared, long Mismatches, string? LastMismatch, DateTimeOffset? LastMismatchAt);
@@ -77,10 +80,12 @@ public static class HealthApi
         {
             var legacy = Side(m, Stages.Side.Legacy, writes, facts);
             var fresh = Side(m, Stages.Side.New, writes, facts);
-            var authoritative = Authoritative(m, snapshot);
-            var (main, other) = authoritative == Stages.Side.Legacy ? (legacy, fresh) : (fresh, legacy);
-            var level = main.Reachable == false ? "critical" : other.Reachable == false ? "warning" : "ok";
-            return new MigrationHealth(legacy, fresh, pending?.GetValueOrDefault(m), facts?.ParityAge(m), level);
+            var cutOver = facts?.CutOver.Contains(m);
+            var critical = CriticalSides(MigrationCatalog.Find(m), snapshot?.Flags.GetValueOrDefault(m), cutOver ?? false);
+            bool Down(Stages.Side side) => (side == Stages.Side.Legacy ? legacy : fresh).Reachable == false;
+            var level = critical.Any(Down) ? "critical" : Down(Stages.Side.Legacy) || Down(Stages.Side.New) ? "warning" : "ok";
+            return new MigrationHealth(legacy, fresh, pending?.GetValueOrDefault(m), facts?.ParityAge(m), level,
+                critical.Select(s => s.Name()).ToList(), cutOver);
         });
 
         var healthy = database.Reachable && snapshot is not null && migrations.Values.All(m => m.Level != "critical");
@@ -91,10 +96,33 @@ public static class HealthApi
         return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static Stages.Side Authoritative(string migration, FlagSnapshot? snapshot) =>
-        MigrationCatalog.Find(migration)?.InstallCaptureSql is not null || snapshot is null || !snapshot.Flags.TryGetValue(migration, out var flag)
-            ? Stages.Side.Legacy
-            : flag.Stage.WritePlan().Authoritative;
+    /// <summary>
+    /// The sides a migration relies on: where its writes land first and where its reads come from,
+    /// at the flag's stage and, in a partial rollout, at the previous one too (the rest of the
+    /// entities are there). Before live that is the old side alone (the plan's rule); from live the
+    /// new side is authoritative and read, so it is critical. Outside writers (a capture) keep
+    /// writing the old table until the cut-over, so it stays critical for them too; after the
+    /// cut-over the old name is a view over the new side, which alone is authoritative. Without a
+    /// flag nothing has moved: the old side.
+    /// </summary>
+    public static IReadOnlyList<Stages.Side> CriticalSides(DataMigration? m, StageFlag? flag, bool cutOver)
+    {
+        if (cutOver)
+        {
+            return [Stages.Side.New];
+        }
+        if (flag is null)
+        {
+            return [Stages.Side.Legacy];
+        }
+        Stage[] stages = flag.Percent >= 100 ? [flag.Stage] : [flag.Stage, flag.Stage.Previous()];
+        var sides = stages.SelectMany(s => new[] { s.WritePlan().Authoritative, s.ReadSide() }).ToHashSet();
+        if (m?.InstallCaptureSql is not null)
+        {
+            sides.Add(Stages.Side.Legacy);
+        }
+        return [.. sides.Order()];
+    }
 
     private static SideHealth Side(string migration, Stages.Side side, WriteHealth writes, SideFacts? facts)
     {
@@ -105,9 +133,10 @@ public static class HealthApi
             facts is null ? null : unreachable.Count == 0, unreachable, facts?.RecentErrors.GetValueOrDefault((migration, side.Name())));
     }
 
-    /// <summary>What the database says about every migration's sides, in three queries for all of them.</summary>
+    /// <summary>What the database says about every migration's sides, in four queries for all of them.</summary>
     private sealed record SideFacts(
-        IReadOnlyDictionary<string, bool> Readable, IReadOnlyDictionary<(string, string), long> RecentErrors, IReadOnlyDictionary<string, double> ParityAges)
+        IReadOnlyDictionary<string, bool> Readable, IReadOnlyDictionary<(string, string), long> RecentErrors, IReadOnlyDictionary<string, double> ParityAges,
+        IReadOnlySet<string> CutOver)
     {
         public double? ParityAge(string migration) => ParityAges.TryGetValue(migration, out var age) ? Math.Round(age, 1) : null;
 
@@ -126,7 +155,8 @@ public static class HealthApi
             var ages = (await connection.QueryAsync<(string Migration, double Age)>(new CommandDefinition("""
                 SELECT migration, extract(epoch FROM now() - max(finished_at))::float8 FROM parity_reports GROUP BY migration
                 """, cancellationToken: ct))).ToDictionary(r => r.Migration, r => r.Age);
-            return new SideFacts(readable, errors, ages);
+            var cutOver = (await connection.QueryAsync<string>(new CommandDefinition("SELECT migration FROM cutovers", cancellationToken: ct))).ToHashSet();
+            return new SideFacts(readable, errors, ages, cutOver);
         }
     }
 }

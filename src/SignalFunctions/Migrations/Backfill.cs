@@ -161,7 +161,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     {
         await using var tx = await connection.BeginTransactionAsync(ct);
         var batch = await connection.QuerySingleAsync<(string? LastKey, long Scanned, long Copied)>(new CommandDefinition(
-            BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
+            BatchSql(migration, first: lastKey is null), settings.ArgumentsWith(migration, new { after = lastKey, limit = batchSize }), tx, cancellationToken: ct));
         var rate = rateAfter(batch.Scanned);
         var nextSize = NextBatchSize(batchSize, batchWatch.Elapsed, settings);
         await connection.ExecuteAsync(new CommandDefinition("""
@@ -182,7 +182,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         var firing = new List<string>();
         foreach (var rule in m.Rules.Where(r => r.Severity == RuleSeverity.Error))
         {
-            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(m, null), cancellationToken: ct));
             if (violations > 0)
             {
                 firing.Add($"{rule.Name} ({violations})");
@@ -265,7 +265,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
         var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(null), cancellationToken: ct));
+            $"SELECT count(*) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(m, null), cancellationToken: ct));
         return await connection.QuerySingleAsync<State>(new CommandDefinition("""
             INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
             ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),

@@ -6,6 +6,28 @@ public sealed record ValidationRule(string Name, RuleSeverity Severity, string C
 /// <summary>One data-modifying statement of a fan-out copy, run as the CTE <paramref name="Name"/>.</summary>
 public sealed record CopyStep(string Name, string Sql);
 
+/// <summary>
+/// A relation readers of the new side read, kept up to date by refreshing rather than by writes:
+/// a materialized view (the engine refreshes it whole, CONCURRENTLY, so it needs a unique index),
+/// or a rollup table maintained like one by the <see cref="Views.IViewRefresher"/> registered for
+/// its name. The RefreshViews timer refreshes every declared view; the gate past shadow wants each
+/// refreshed after the last backfill batch.
+/// </summary>
+public sealed record DeclaredView(string Name, ViewKind Kind = ViewKind.MaterializedView);
+
+public enum ViewKind
+{
+    MaterializedView,
+    Rollup,
+}
+
+/// <summary>
+/// A whole-number setting a declaration's SQL reads as <c>@Name</c>, configured per migration as
+/// Migrations:Arguments:{migration}:{Name} (e.g. Migrations__Arguments__intelligence-events__windowDays),
+/// else <paramref name="Default"/>; outside [Min, Max] the app does not start.
+/// </summary>
+public sealed record MigrationArgument(string Name, int Default, int Min, int Max, string Description);
+
 public enum RuleSeverity
 {
     Warning,
@@ -21,8 +43,9 @@ public enum RuleSeverity
 /// <c>@after</c> exclusive (null for the start), <c>@upto</c> inclusive. Key lists are <c>@keys</c>
 /// (text[]; cast them). Source rows are aliased <c>s</c>, target rows <c>t</c>. Every statement the
 /// engine runs with parameters (copy, filters, images, upserts and deletes, rules) may also read
-/// the values of <see cref="MigrationOptions.SqlArguments"/>, e.g. <c>@maxEventsPerClick</c>;
-/// DDL (capture, cut-over, rollback) takes no parameters.
+/// the values of <see cref="MigrationOptions.SqlArguments"/>, e.g. <c>@maxEventsPerClick</c>, and
+/// its own <see cref="Arguments"/>, e.g. <c>@windowDays</c>; DDL (capture, cut-over, rollback)
+/// takes no parameters.
 /// </summary>
 public sealed record DataMigration
 {
@@ -106,6 +129,12 @@ public sealed record DataMigration
 
     public IReadOnlyList<ValidationRule> Rules { get; init; } = [];
 
+    /// <summary>This declaration's own settings, bound from configuration (see <see cref="MigrationArgument"/>).</summary>
+    public IReadOnlyList<MigrationArgument> Arguments { get; init; } = [];
+
+    /// <summary>What readers of the new side read besides its tables (see <see cref="DeclaredView"/>).</summary>
+    public IReadOnlyList<DeclaredView> Views { get; init; } = [];
+
     /// <summary>
     /// For tables outside writers fill: a trigger on the source mirroring inserts, updates and
     /// deletes into the target in the writer's transaction, installed from dual_write until the
@@ -135,10 +164,12 @@ public sealed record DataMigration
     /// <summary>Every table of the old side, for health; just <see cref="Source"/> unless declared.</summary>
     public IReadOnlyList<string>? LegacyTables { get; init; }
 
-    /// <summary>Every table of the new side, for health; just <see cref="Target"/> unless declared.</summary>
+    /// <summary>Every table of the new side, for health; just <see cref="Target"/> unless declared. Its <see cref="Views"/> are added.</summary>
     public IReadOnlyList<string>? NewTables { get; init; }
 
-    public IReadOnlyList<string> TablesOf(Stages.Side side) => side == Stages.Side.Legacy ? LegacyTables ?? [Source] : NewTables ?? [Target];
+    public IReadOnlyList<string> TablesOf(Stages.Side side) => side == Stages.Side.Legacy
+        ? LegacyTables ?? [Source]
+        : [.. (NewTables ?? [Target]).Concat(Views.Select(v => v.Name)).Distinct()];
 
     /// <summary>What <see cref="CutoverSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
     public string? CutoverSummary { get; init; }

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using Dapper;
 using SignalFunctions.Ingest;
 
@@ -59,9 +61,13 @@ public sealed class MigrationOptions
     [Range(1, 100_000)]
     public int ParityKeyListLimit { get; set; } = 1000;
 
-    /// <summary>How many days back intelligence-events derives campaigns from (the plan's 90-day backfill); SQL reads it as @intelligenceWindowDays.</summary>
-    [Range(1, 36_500)]
-    public int IntelligenceWindowDays { get; set; } = 90;
+    /// <summary>
+    /// Migrations:Arguments:{migration}:{argument}: values for the arguments a declaration declares
+    /// (<see cref="DataMigration.Arguments"/>), e.g. Migrations__Arguments__intelligence-events__windowDays=30.
+    /// Names match case-insensitively, and '_' stands for '-' in a migration's name (for hosts whose
+    /// setting names allow no '-'). Checked at start-up by <see cref="ArgumentsValidator"/>.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, string?>> Arguments { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     public const string MaxEventsPerClickArgument = "maxEventsPerClick";
 
@@ -75,15 +81,69 @@ public sealed class MigrationOptions
         [MaxEventsPerClickArgument] = new ClickOptions().MaxEventsPerClick,
     };
 
-    /// <summary>The parameters for one declaration statement: <see cref="SqlArguments"/> plus the engine's own.</summary>
-    public DynamicParameters ArgumentsWith(object? engineArguments)
+    /// <summary>The value of one of <paramref name="m"/>'s arguments: as configured, else its default.</summary>
+    public int ArgumentOf(DataMigration m, MigrationArgument argument) =>
+        Configured(m.Name, argument.Name) is { } text && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : argument.Default;
+
+    private string? Configured(string migration, string argument) =>
+        Arguments.Where(a => SameMigration(a.Key, migration))
+            .SelectMany(a => a.Value)
+            .Where(a => string.Equals(a.Key, argument, StringComparison.OrdinalIgnoreCase))
+            .Select(a => a.Value)
+            .LastOrDefault();
+
+    internal static bool SameMigration(string configured, string migration) =>
+        string.Equals(configured.Replace('_', '-'), migration, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The parameters for one statement of <paramref name="m"/>: <see cref="SqlArguments"/>, its own arguments, then the engine's.</summary>
+    public DynamicParameters ArgumentsWith(DataMigration m, object? engineArguments)
     {
         var parameters = new DynamicParameters(SqlArguments);
-        parameters.Add("intelligenceWindowDays", IntelligenceWindowDays);
+        foreach (var argument in m.Arguments)
+        {
+            parameters.Add(argument.Name, ArgumentOf(m, argument));
+        }
         if (engineArguments is not null)
         {
             parameters.AddDynamicParams(engineArguments);
         }
         return parameters;
+    }
+}
+
+/// <summary>
+/// A per-migration argument that names no migration or argument, is not a whole number or is out
+/// of range stops the start: a typo would otherwise silently leave the default in force.
+/// </summary>
+public sealed class ArgumentsValidator : IValidateOptions<MigrationOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MigrationOptions options)
+    {
+        var wrong = new List<string>();
+        foreach (var (migration, values) in options.Arguments)
+        {
+            var declared = MigrationCatalog.All.FirstOrDefault(m => MigrationOptions.SameMigration(migration, m.Name));
+            foreach (var (argument, text) in values)
+            {
+                var setting = $"Migrations:Arguments:{migration}:{argument}";
+                var known = declared?.Arguments.FirstOrDefault(a => string.Equals(a.Name, argument, StringComparison.OrdinalIgnoreCase));
+                if (declared is null)
+                {
+                    wrong.Add($"{setting}: there is no migration '{migration}' (known: {string.Join(", ", MigrationCatalog.All.Select(m => m.Name))})");
+                }
+                else if (known is null)
+                {
+                    wrong.Add($"{setting}: {declared.Name} has no argument '{argument}'" +
+                              (declared.Arguments.Count == 0 ? " (it takes none)" : $" (it takes: {string.Join(", ", declared.Arguments.Select(a => a.Name))})"));
+                }
+                else if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < known.Min || value > known.Max)
+                {
+                    wrong.Add($"{setting} = '{text}': must be a whole number from {known.Min} to {known.Max} ({known.Description})");
+                }
+            }
+        }
+        return wrong.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(wrong);
     }
 }

@@ -94,7 +94,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         var rules = new List<RuleResult>();
         foreach (var rule in migration.Rules)
         {
-            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(null), cancellationToken: ct));
+            var violations = await connection.ExecuteScalarAsync<long>(new CommandDefinition(rule.CountSql, settings.ArgumentsWith(migration, null), cancellationToken: ct));
             rules.Add(new RuleResult(rule.Name, rule.Severity.ToString().ToLowerInvariant(), violations, rule.Description));
         }
 
@@ -206,7 +206,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         }
         return (await connection.QueryAsync<string>(new CommandDefinition(
             $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > now() - make_interval(secs => @fenceSeconds)",
-            settings.ArgumentsWith(new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
+            settings.ArgumentsWith(m, new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
     }
 
     private readonly record struct Bucket(long Count, decimal Sum);
@@ -225,7 +225,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
              GROUP BY 1
             """;
         var rows = await connection.QueryAsync<(long B, long N, decimal H)>(new CommandDefinition(
-            sql, settings.ArgumentsWith(new { buckets, fenced }), tx, cancellationToken: ct));
+            sql, settings.ArgumentsWith(m, new { buckets, fenced }), tx, cancellationToken: ct));
         return rows.ToDictionary(r => r.B, r => new Bucket(r.N, r.H));
     }
 
@@ -248,7 +248,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
                 ON src.k = tgt.k
              WHERE src.k IS NULL OR tgt.k IS NULL OR src.h IS DISTINCT FROM tgt.h
             """;
-        await foreach (var difference in connection.QueryUnbufferedAsync<(string Key, string Kind)>(sql, settings.ArgumentsWith(new { buckets, fenced }), tx).WithCancellation(ct))
+        await foreach (var difference in connection.QueryUnbufferedAsync<(string Key, string Kind)>(sql, settings.ArgumentsWith(m, new { buckets, fenced }), tx).WithCancellation(ct))
         {
             yield return difference;
         }

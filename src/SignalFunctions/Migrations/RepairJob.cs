@@ -103,7 +103,7 @@ public sealed partial class RepairJob(
         {
             if (keys.Count > 0)
             {
-                await connection.ExecuteAsync(new CommandDefinition(sql, options.Value.ArgumentsWith(new { keys = keys.ToArray() }), tx, cancellationToken: ct));
+                await connection.ExecuteAsync(new CommandDefinition(sql, options.Value.ArgumentsWith(m, new { keys = keys.ToArray() }), tx, cancellationToken: ct));
             }
         }
         if (trusted == Side.Legacy)
@@ -202,7 +202,7 @@ public sealed partial class RepairJob(
         var settings = options.Value;
         var present = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"SELECT EXISTS (SELECT 1 FROM {table} {alias} WHERE {alias}.{m.Key} = @key::{m.KeyType}{(filter is null ? "" : $" AND ({filter})")})",
-            settings.ArgumentsWith(new { key }), tx, cancellationToken: ct));
+            settings.ArgumentsWith(m, new { key }), tx, cancellationToken: ct));
         var sql = (side, present) switch
         {
             (Side.New, true) => m.UpsertTargetSql,
@@ -210,7 +210,7 @@ public sealed partial class RepairJob(
             (_, true) => m.UpsertSourceSql,
             _ => m.DeleteSourceSql,
         };
-        await connection.ExecuteAsync(new CommandDefinition(sql, settings.ArgumentsWith(new { keys = new[] { key } }), tx, cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(sql, settings.ArgumentsWith(m, new { keys = new[] { key } }), tx, cancellationToken: ct));
     }
 
     private const string ReplayNewEventSql = """

@@ -15,10 +15,11 @@ public sealed record StageChangeResult(StageChange? Change, IReadOnlyList<string
 
 /// <summary>
 /// Moves a migration's stage through its gates: past dual_write only once the backfill is
-/// complete; past shadow only with a clean parity report begun after the last backfill batch and
-/// an empty repair queue; never below complete while cut over. --force overrides (except the last)
-/// and is recorded. Changes of one migration are serialized, and a change based on a flag that
-/// has moved since is refused. Every change lands in stage_history.
+/// complete; past shadow only with a clean parity report begun after the last backfill batch, the
+/// declared views refreshed since that batch, and an empty repair queue; never below complete
+/// while cut over. --force overrides (except the last) and is recorded. Changes of one migration
+/// are serialized, and a change based on a flag that has moved since is refused. Every change
+/// lands in stage_history.
 /// </summary>
 public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlagStore store, ILogger<StageControl> logger)
 {
@@ -143,6 +144,11 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             {
                 // A report begun before the batch may have passed its range before the batch wrote it.
                 failed.Add($"the clean parity report began before the last backfill batch (run './run.sh parity {migration}')");
+            }
+            if (await Views.DeclaredViews.StaleAsync(connection, MigrationCatalog.Find(migration)!, ct) is { Count: > 0 } stale)
+            {
+                // From live the new side's views are read: without the backfilled rows they would answer wrong.
+                failed.Add($"{string.Join(", ", stale)} not refreshed since the last backfill batch (run './run.sh refresh-views')");
             }
             var pending = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT count(*) FROM repair_entries WHERE migration = @migration AND resolved_at IS NULL", new { migration }, cancellationToken: ct));

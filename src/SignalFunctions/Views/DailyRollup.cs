@@ -3,7 +3,6 @@ using System.Globalization;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SignalFunctions.Hosting;
 using SignalFunctions.Migrations;
 
 namespace SignalFunctions.Views;
@@ -45,7 +44,7 @@ public sealed record RollupRefresh(
 }
 
 /// <summary>
-/// Refreshes signal_daily_rollup (0006_views.sql): per content, UTC day and event type, events,
+/// Refreshes signal_daily_rollup (0006_views.sql), the rollup signal-events declares: per content, UTC day and event type, events,
 /// distinct journeys and the journeys among them that converted on that content that day.
 /// <para>
 /// Incremental: recomputes only the (content, day) buckets touched since the last run. Inserts are
@@ -63,7 +62,7 @@ public sealed record RollupRefresh(
 /// and are never blocked.
 /// </para>
 /// </summary>
-public sealed partial class DailyRollup(NpgsqlDataSource dataSource, IOptions<ViewOptions> options, ILogger<DailyRollup> logger)
+public sealed partial class DailyRollup(NpgsqlDataSource dataSource, IOptions<ViewOptions> options, ILogger<DailyRollup> logger) : IViewRefresher
 {
     public const string ViewName = "signal_daily_rollup";
 
@@ -73,12 +72,12 @@ public sealed partial class DailyRollup(NpgsqlDataSource dataSource, IOptions<Vi
     /// <summary>Past this share of all buckets, one hash pass over the table beats an index probe per bucket.</summary>
     private const double FullRefreshShare = 0.25;
 
-    /// <summary>The RefreshViews timer: one summary line.</summary>
-    public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
+    string IViewRefresher.View => ViewName;
+
+    async Task<ViewRefreshResult> IViewRefresher.RefreshAsync(bool full, CancellationToken ct)
     {
-        var refresh = await services.GetRequiredService<DailyRollup>().RefreshAsync(full: false, ct);
-        var brands = await services.GetRequiredService<Brands.BrandDailyMetrics>().RefreshAsync(ct);
-        return new TimerOutcome([$"RefreshViews {refresh.Summary}", $"RefreshViews {brands}"]);
+        var refresh = await RefreshAsync(full, ct);
+        return new ViewRefreshResult(ViewName, refresh.Skipped, refresh.Summary, refresh.Elapsed, refresh);
     }
 
     public async Task<RollupRefresh> RefreshAsync(bool full, CancellationToken ct)

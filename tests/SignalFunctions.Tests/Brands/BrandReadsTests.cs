@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using SignalFunctions.Demo;
@@ -21,9 +20,6 @@ public sealed class BrandReadsFixture : AppFixture
 /// <summary>GET /api/reports/brands/{brandId}/daily: the side the stage reads, reader switches, the shadow comparison, precise 400s.</summary>
 public sealed class BrandReadsTests(BrandReadsFixture fixture) : IClassFixture<BrandReadsFixture>
 {
-    private static readonly string From = DateTime.UtcNow.AddDays(-31).ToString("yyyy-MM-dd");
-    private static readonly string To = DateTime.UtcNow.ToString("yyyy-MM-dd");
-
     private async Task<Guid> SeededBrandAsync()
     {
         if (await fixture.Db.ScalarAsync<long>("SELECT count(*) FROM brands") == 0)
@@ -34,35 +30,15 @@ public sealed class BrandReadsTests(BrandReadsFixture fixture) : IClassFixture<B
         return await fixture.Db.ScalarAsync<Guid>("SELECT brand_id FROM extracted_positions GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1");
     }
 
-    private async Task StageAsync(Stage stage)
-    {
-        await fixture.Db.SetStageAsync(KnownMigrations.BrandMetrics, stage.Name());
-        var watch = Stopwatch.StartNew();
-        while ((await fixture.App.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.BrandMetrics).GetProperty("stage").GetString() != stage.Name())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "stage not picked up");
-            await Task.Delay(20);
-        }
-    }
+    private BrandReads Reads => new(fixture);
 
-    private async Task<JsonElement> DailyAsync(Guid brand, string query = "")
-    {
-        using var response = await fixture.App.Client.GetAsync($"/api/reports/brands/{brand}/daily?from={From}&to={To}{query}");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode} {body}");
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+    private Task StageAsync(Stage stage) => Reads.StageAsync(stage);
 
-    private async Task<(long Compared, long Mismatches, string? Last)> ComparisonsAsync()
-    {
-        var health = await fixture.App.HealthAsync();
-        return health.GetProperty("read_comparisons").TryGetProperty(KnownMigrations.BrandMetrics, out var c)
-            ? (c.GetProperty("compared").GetInt64(), c.GetProperty("mismatches").GetInt64(), c.GetProperty("last_mismatch").GetString())
-            : (0, 0, null);
-    }
+    private Task<JsonElement> DailyAsync(Guid brand, string query = "") => Reads.DailyAsync(brand, query);
 
-    private Task RefreshViewAsync() => fixture.Db.ExecuteAsync(
-        "REFRESH MATERIALIZED VIEW CONCURRENTLY mv_brand_daily_metrics; UPDATE view_refreshes SET refreshed_at = now() WHERE view_name = 'mv_brand_daily_metrics'");
+    private Task<(long Compared, long Mismatches, string? Last)> ComparisonsAsync() => Reads.ComparisonsAsync();
+
+    private Task RefreshViewAsync() => Reads.RefreshViewAsync();
 
     [Fact]
     public async Task The_stage_picks_the_side_a_reader_switch_overrides_it_and_the_shadow_comparison_catches_an_injected_mismatch()

@@ -101,6 +101,21 @@ public sealed partial class PackageLayoutTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Every_declared_migration_argument_is_set_locally_and_in_Azure_with_its_default()
+    {
+        var local = JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, "local.settings.sample.json"))).RootElement.GetProperty("Values");
+        var variables = File.ReadAllText(Path.Combine(Repo.Root, "infra", "variables.tf"));
+        var arguments = SignalFunctions.Migrations.MigrationCatalog.All.SelectMany(m => m.Arguments.Select(a => (Migration: m.Name, Argument: a))).ToList();
+        Assert.NotEmpty(arguments);
+        foreach (var (migration, argument) in arguments)
+        {
+            var setting = $"Migrations__Arguments__{migration.Replace('-', '_')}__{argument.Name}";
+            Assert.Equal(argument.Default.ToString(System.Globalization.CultureInfo.InvariantCulture), local.GetProperty(setting).GetString());
+            Assert.Matches("\"" + Regex.Escape(migration) + "\"\\s*=\\s*\\{[^}]*\\b" + argument.Name + "\\s*=\\s*" + argument.Default + "\\b", variables);
+        }
+    }
+
+    [Fact]
     public void Azure_gets_a_stage_flag_for_every_declared_migration()
     {
         // Without its flag a migration has no stage in App Configuration mode, and its ingest answers 503.

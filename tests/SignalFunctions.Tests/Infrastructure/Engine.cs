@@ -4,6 +4,7 @@ using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
+using SignalFunctions.Views;
 
 namespace SignalFunctions.Tests.Infrastructure;
 
@@ -37,6 +38,12 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
         _options, NullLogger<RepairJob>.Instance);
 
     public Cutover Cutover => new(db.DataSource, Flags);
+
+    /// <summary>What the RefreshViews timer runs: every declared view, the daily rollup incremental.</summary>
+    public DeclaredViews Views => new(db.DataSource,
+        [new DailyRollup(db.DataSource, Options.Create(new ViewOptions()), NullLogger<DailyRollup>.Instance)], NullLogger<DeclaredViews>.Instance);
+
+    public Task<IReadOnlyList<ViewRefreshResult>> RefreshViewsAsync() => Views.RefreshAllAsync(full: false, CancellationToken.None);
 
     /// <summary>Moves the stage through its gates, unforced; the refusal, if any, is in the result.</summary>
     public Task<StageChangeResult> StageAsync(DataMigration m, Stage stage) =>

@@ -33,6 +33,7 @@ public sealed class BrandMetricsMigrationTests
         await engine.MoveAsync(M, Stage.DualWrite);
         await engine.BackfillAsync(M);
         await engine.MoveAsync(M, Stage.Shadow);
+        await engine.RefreshViewsAsync();
         foreach (var stage in new[] { Stage.Live, Stage.Rampdown, Stage.Complete })
         {
             await engine.AssertCleanAsync(M);
@@ -134,6 +135,7 @@ public sealed class BrandMetricsMigrationTests
             SELECT count(*) FROM competitor_metrics c JOIN brand_competitors bc ON bc.id = c.competitor_id
              WHERE bc.competitor_name = 'Newcomer Ltd' AND c.visibility_index = 12.5
             """));
+        await engine.RefreshViewsAsync();
         await engine.MoveAsync(M, Stage.Live);
     }
 
@@ -210,6 +212,83 @@ public sealed class BrandMetricsMigrationTests
         await engine.MoveAsync(M, Stage.Rampdown);
         await engine.MoveAsync(M, Stage.Off);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'extracted_positions_capture%'"));
+    }
+
+    [Fact]
+    public async Task After_the_cut_over_outside_writes_through_the_view_reach_the_star_tables_and_rollback_keeps_them_and_the_rest_exactly()
+    {
+        await using var db = await SeededAsync(150, brands: 3);
+        var engine = new Engine(db);
+        const string Rows = "SELECT string_agg(ROW(e.*)::text, '|' ORDER BY id) FROM extracted_positions e WHERE NOT (collector_result_id = ANY(@touched))";
+        await ToCompleteAsync(engine);
+        var (updated, trimmed) = ((await ResultsAsync(db, 2))[0], (await ResultsAsync(db, 2))[1]);
+        var brand = await db.ScalarAsync<Guid>("SELECT brand_id FROM extracted_positions WHERE collector_result_id = @updated", new { updated });
+        var competitor = await db.ScalarAsync<string>("SELECT competitor_name FROM brand_competitors WHERE brand_id = @brand ORDER BY id LIMIT 1", new { brand });
+        var result = await db.ScalarAsync<long>("""
+            INSERT INTO collector_results (query_id, collector_type) SELECT query_id, 'claude' FROM extracted_positions WHERE collector_result_id = @updated LIMIT 1 RETURNING id
+            """, new { updated });
+        long[] touched = [updated, trimmed, result];
+        var untouchedBefore = await db.ScalarAsync<string>(Rows, new { touched });
+
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+
+        // The scoring service's writes, unchanged: a brand row (defaults left out), then a competitor row.
+        var brandRowId = await db.ScalarAsync<long?>("""
+            INSERT INTO extracted_positions (collector_result_id, brand_id, customer_id, query_id, collector_type, topic, visibility_index,
+                                             sentiment_label, sentiment_score, processed_at)
+            SELECT @result, brand_id, customer_id, query_id, 'claude', topic, 41.5, 'POSITIVE', 0.75, now()
+              FROM extracted_positions WHERE collector_result_id = @updated AND competitor_name IS NULL
+            RETURNING id
+            """, new { result, updated });
+        // RETURNING gives the view's id of the row (the fact's, for a brand row).
+        Assert.Equal(await db.ScalarAsync<long>("SELECT id FROM metric_facts WHERE collector_result_id = @result", new { result }), brandRowId);
+        await db.ExecuteAsync("""
+            INSERT INTO extracted_positions (collector_result_id, brand_id, customer_id, query_id, collector_type, competitor_name,
+                                             visibility_index_competitor, competitor_mentions, sentiment_label_competitor, processed_at)
+            SELECT collector_result_id, brand_id, customer_id, query_id, collector_type, @competitor, 17.25, 3, 'NEGATIVE', processed_at
+              FROM extracted_positions WHERE collector_result_id = @result AND competitor_name IS NULL
+            """, new { result, competitor });
+        Assert.Equal((41.5m, 0, true), Assert.Single(await db.QueryAsync<(decimal, int, bool)>("""
+            SELECT bm.visibility_index, bm.total_word_count, bs.sentiment_label = 'POSITIVE'
+              FROM metric_facts f JOIN brand_metrics bm ON bm.metric_fact_id = f.id JOIN brand_sentiment bs ON bs.metric_fact_id = f.id
+             WHERE f.collector_result_id = @result
+            """, new { result })));
+        Assert.Equal((17.25m, 3, "NEGATIVE"), Assert.Single(await db.QueryAsync<(decimal, int, string)>("""
+            SELECT c.visibility_index, c.competitor_mentions, cs.sentiment_label
+              FROM metric_facts f JOIN competitor_metrics c ON c.metric_fact_id = f.id
+              JOIN competitor_sentiment cs ON cs.metric_fact_id = f.id AND cs.competitor_id = c.competitor_id
+             WHERE f.collector_result_id = @result
+            """, new { result })));
+        await db.ExecuteAsync("UPDATE extracted_positions SET visibility_index = 66.5 WHERE collector_result_id = @updated AND competitor_name IS NULL", new { updated });
+        var dropped = await db.ScalarAsync<string>("SELECT competitor_name FROM extracted_positions WHERE collector_result_id = @trimmed AND competitor_name IS NOT NULL ORDER BY 1 LIMIT 1", new { trimmed });
+        await db.ExecuteAsync("DELETE FROM extracted_positions WHERE collector_result_id = @trimmed AND competitor_name = @dropped", new { trimmed, dropped });
+        Assert.Equal(66.5m, await db.ScalarAsync<decimal>("SELECT bm.visibility_index FROM metric_facts f JOIN brand_metrics bm ON bm.metric_fact_id = f.id WHERE f.collector_result_id = @updated", new { updated }));
+
+        // What the star schema cannot hold is refused, not dropped.
+        var unknown = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsync("""
+            INSERT INTO extracted_positions (collector_result_id, brand_id, customer_id, query_id, collector_type, competitor_name, processed_at)
+            SELECT collector_result_id, brand_id, customer_id, query_id, collector_type, 'Nobody Inc', processed_at
+              FROM extracted_positions WHERE collector_result_id = @result AND competitor_name IS NULL
+            """, new { result }));
+        Assert.Equal(("23503", true), (unknown.SqlState, unknown.MessageText.Contains("\"Nobody Inc\" has no brand_competitors row", StringComparison.Ordinal)));
+        var twice = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsync("""
+            INSERT INTO extracted_positions (collector_result_id, brand_id, customer_id, query_id, collector_type, processed_at)
+            SELECT collector_result_id, brand_id, customer_id, query_id, collector_type, processed_at
+              FROM extracted_positions WHERE collector_result_id = @result AND competitor_name IS NULL
+            """, new { result }));
+        Assert.Equal("23505", twice.SqlState);
+
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+
+        // The table again: the untouched collector results exactly as before, ids included; the writes kept.
+        Assert.Equal("r", await db.ScalarAsync<string>("SELECT relkind::text FROM pg_class WHERE relname = 'extracted_positions'"));
+        Assert.Equal(untouchedBefore, await db.ScalarAsync<string>(Rows, new { touched }));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_proc WHERE proname = 'extracted_positions_write'"));
+        Assert.Equal(new (string?, decimal)[] { (null, 41.5m), (competitor, 41.5m) }, await db.QueryAsync<(string?, decimal)>(
+            "SELECT competitor_name, visibility_index FROM extracted_positions WHERE collector_result_id = @result ORDER BY competitor_name NULLS FIRST", new { result }));
+        Assert.True(await db.ScalarAsync<bool>("SELECT bool_and(visibility_index = 66.5) FROM extracted_positions WHERE collector_result_id = @updated", new { updated }));
+        Assert.False(await db.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM extracted_positions WHERE collector_result_id = @trimmed AND competitor_name = @dropped)", new { trimmed, dropped }));
+        await engine.AssertCleanAsync(M);
     }
 
     [Fact]

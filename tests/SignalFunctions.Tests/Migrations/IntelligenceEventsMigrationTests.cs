@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SignalFunctions.Demo;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
@@ -71,10 +74,24 @@ public sealed class IntelligenceEventsMigrationTests
         await engine.AssertCleanAsync(M);
     }
 
+    /// <summary>MigrationOptions as the app binds and validates them at start-up, from these settings.</summary>
+    internal static MigrationOptions Configured(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(
+            settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))
+                .Append(KeyValuePair.Create("ConnectionStrings:Signal", (string?)"Host=127.0.0.1;Database=never_opened"))).Build();
+        using var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration).AddSignalCore(configuration).BuildServiceProvider();
+        return services.GetRequiredService<IOptions<MigrationOptions>>().Value;
+    }
+
     [Fact]
     public async Task The_window_is_a_setting_and_rerunning_the_backfill_changes_nothing()
     {
-        var (db, engine) = await SeededAsync(settings: new MigrationOptions { ParityFenceSeconds = 0, IntelligenceWindowDays = 30 });
+        // As an app setting spells it (Migrations__Arguments__intelligence-events__windowDays).
+        var settings = Configured(("Migrations:Arguments:intelligence-events:WindowDays", "30"), ("Migrations:ParityFenceSeconds", "0"));
+        Assert.Equal(30, settings.ArgumentOf(M, IntelligenceEventsMigration.WindowDays));
+        Assert.Equal(90, settings.ArgumentOf(KpiHistoryMigration.Declaration, KpiHistoryMigration.WindowDays));
+        var (db, engine) = await SeededAsync(settings: settings);
         await using var _ = db;
 
         await engine.BackfillAsync(M);
@@ -263,5 +280,25 @@ public sealed class IntelligenceEventsMigrationTests
             await engine.MoveAsync(M, stage);
         }
         Assert.Equal(0L, await db.ScalarAsync<long>(Triggers));
+    }
+
+    [Theory]
+    [InlineData("Migrations:Arguments:intelligence_events:windowDays", "45", null)]
+    [InlineData("Migrations:Arguments:intelligence-events:windowDays", "0", "must be a whole number from 1 to 36500")]
+    [InlineData("Migrations:Arguments:intelligence-events:windowDays", "ninety", "must be a whole number from 1 to 36500")]
+    [InlineData("Migrations:Arguments:intelligence-events:window", "30", "intelligence-events has no argument 'window' (it takes: windowDays)")]
+    [InlineData("Migrations:Arguments:signal-events:windowDays", "30", "signal-events has no argument 'windowDays' (it takes none)")]
+    [InlineData("Migrations:Arguments:intelligence:windowDays", "30", "there is no migration 'intelligence'")]
+    public void A_wrong_argument_stops_the_start_with_a_sentence_naming_the_setting(string key, string value, string? error)
+    {
+        if (error is null)
+        {
+            // '_' for '-': hosts whose setting names allow no '-' still reach the migration.
+            Assert.Equal(45, Configured((key, value)).ArgumentOf(M, IntelligenceEventsMigration.WindowDays));
+            return;
+        }
+        var failure = Assert.Throws<OptionsValidationException>(() => Configured((key, value)));
+        Assert.Contains(key, failure.Message, StringComparison.Ordinal);
+        Assert.Contains(error, failure.Message, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,7 @@
+using SignalFunctions.Health;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
+using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
@@ -57,5 +59,68 @@ public sealed class SideHealthTests
         Assert.Equal("critical", queue.GetProperty("level").GetString());
         Assert.Equal("posted_decisions", queue.GetProperty("legacy").GetProperty("unreachable")[0].GetString());
         Assert.Equal("ok", critical.GetProperty("migrations").GetProperty(KnownMigrations.IntelligenceEvents).GetProperty("level").GetString());
+    }
+
+    [Theory]
+    [InlineData("off", 100, false, "legacy")]
+    [InlineData("dual_write", 100, false, "legacy")]
+    [InlineData("shadow", 100, false, "legacy")]
+    [InlineData("live", 100, false, "new")]
+    [InlineData("live", 30, false, "legacy,new")]
+    [InlineData("rampdown", 100, false, "new")]
+    [InlineData("complete", 100, false, "new")]
+    [InlineData("complete", 100, true, "new")]
+    public void From_live_the_new_side_is_critical_and_before_it_the_old_one(string stage, int percent, bool cutOver, string critical)
+    {
+        Assert.True(StageRules.TryParse(stage, out var parsed));
+        var flag = new StageFlag("signal-events", parsed, percent, 1, DateTimeOffset.UtcNow);
+        Assert.Equal(critical, string.Join(",", HealthApi.CriticalSides(SignalEventsMigration.Declaration, flag, cutOver).Select(s => s.Name())));
+        // Outside writers keep writing the old table until the cut-over: it stays critical for them.
+        var captured = HealthApi.CriticalSides(BrandMetricsMigration.Declaration, flag, cutOver).Select(s => s.Name());
+        Assert.Equal(cutOver ? "new" : parsed >= Stage.Live ? "legacy,new" : "legacy", string.Join(",", captured));
+    }
+
+    [Fact]
+    public async Task Brand_metrics_reports_its_five_tables_and_view_and_after_the_cut_over_its_new_side_down_is_critical()
+    {
+        await using var db = await BrandMetricsMigrationTests.SeededAsync(60, brands: 2);
+        var engine = new Engine(db);
+        var m = BrandMetricsMigration.Declaration;
+        await engine.BackfillAsync(m);
+        await db.SetStageAsync(m.Name, "dual_write");
+        await using var app = await AppProcess.StartAsync(db.ConnectionString);
+        async Task<System.Text.Json.JsonElement> BrandAsync() => (await HealthAsync(app)).GetProperty("migrations").GetProperty(KnownMigrations.BrandMetrics);
+        async Task AtAsync(string stage)
+        {
+            await db.SetStageAsync(m.Name, stage);
+            Assert.True(await app.WaitForStageAsync(m.Name, stage, TimeSpan.FromSeconds(5)) < TimeSpan.FromSeconds(5));
+        }
+        await app.WaitForStageAsync(m.Name, "dual_write", TimeSpan.FromSeconds(5));
+
+        // Before live: the plan's rule, a star table down is a warning.
+        await db.ExecuteAsync("ALTER TABLE brand_sentiment RENAME TO brand_sentiment_away");
+        var early = await BrandAsync();
+        Assert.Equal(("warning", "[\"legacy\"]"), (early.GetProperty("level").GetString(), early.GetProperty("critical_sides").GetRawText()));
+        Assert.Equal(["brand_sentiment"], early.GetProperty("new").GetProperty("unreachable").EnumerateArray().Select(t => t.GetString()));
+
+        // Live: the new side is read and authoritative.
+        await AtAsync("live");
+        var live = await BrandAsync();
+        Assert.Equal(("critical", "[\"legacy\",\"new\"]"), (live.GetProperty("level").GetString(), live.GetProperty("critical_sides").GetRawText()));
+        await db.ExecuteAsync("ALTER TABLE brand_sentiment_away RENAME TO brand_sentiment");
+        Assert.Equal("ok", (await BrandAsync()).GetProperty("level").GetString());
+
+        // Cut over: the new side alone is authoritative; the view the dashboard reads counts as the new side.
+        await AtAsync("complete");
+        await engine.Cutover.CutOverAsync(m, "test", CancellationToken.None);
+        await db.ExecuteAsync("ALTER MATERIALIZED VIEW mv_brand_daily_metrics RENAME TO mv_brand_daily_metrics_away");
+        var cut = await BrandAsync();
+        Assert.Equal(("critical", "[\"new\"]", true),
+            (cut.GetProperty("level").GetString(), cut.GetProperty("critical_sides").GetRawText(), cut.GetProperty("cut_over").GetBoolean()));
+        Assert.Equal(["mv_brand_daily_metrics"], cut.GetProperty("new").GetProperty("unreachable").EnumerateArray().Select(t => t.GetString()));
+        await db.ExecuteAsync("ALTER MATERIALIZED VIEW mv_brand_daily_metrics_away RENAME TO mv_brand_daily_metrics");
+        // The old name, a view now, down: nothing relies on it but old readers, a warning.
+        await db.ExecuteAsync("ALTER VIEW extracted_positions RENAME TO extracted_positions_away");
+        Assert.Equal("warning", (await BrandAsync()).GetProperty("level").GetString());
     }
 }

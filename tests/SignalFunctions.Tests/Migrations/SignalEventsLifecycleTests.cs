@@ -107,6 +107,11 @@ public sealed class SignalEventsLifecycleTests
         Assert.Equal(0, (await Ops(db, "backfill", "signal-events", "--until-done")).Exit);
         await db.AgeRecordedAsync();
         Assert.Equal(0, (await Ops(db, "parity", "signal-events")).Exit);
+        // The reports read signal_daily_rollup: from live it must hold the backfilled rows.
+        var stale = await Ops(db, "stage", "signal-events", "complete");
+        Assert.Equal(1, stale.Exit);
+        Assert.Contains("signal_daily_rollup not refreshed since the last backfill batch (run './run.sh refresh-views')", stale.Err, StringComparison.Ordinal);
+        Assert.Equal(0, (await Ops(db, "refresh-views")).Exit);
         Assert.Equal(0, (await Ops(db, "stage", "signal-events", "complete")).Exit);
         var cut = await Ops(db, "cutover", "signal-events");
         Assert.Equal(0, cut.Exit);

@@ -129,9 +129,12 @@ public sealed class ViewVerbsTests
 
         Assert.Equal((0, 0, 0), (first.Exit, second.Exit, full.Exit));
         Assert.StartsWith("signal_daily_rollup: full (first refresh), ", first.Out, StringComparison.Ordinal);
-        var json = JsonDocument.Parse(second.Out).RootElement;
-        Assert.Equal("incremental", json.GetProperty("mode").GetString());
-        Assert.True(json.GetProperty("elapsed_ms").GetDouble() > 0);
+        // One entry per declared view, in catalog order: the rollup, then the brand view.
+        var views = JsonDocument.Parse(second.Out).RootElement.GetProperty("views");
+        Assert.Equal(["signal_daily_rollup", "mv_brand_daily_metrics"], views.EnumerateArray().Select(v => v.GetProperty("view").GetString()));
+        Assert.Equal("incremental", views[0].GetProperty("mode").GetString());
+        Assert.True(views[0].GetProperty("elapsed_ms").GetDouble() > 0);
+        Assert.Contains("mv_brand_daily_metrics: refreshed concurrently", first.Out, StringComparison.Ordinal);
         Assert.Matches(@"^signal_daily_rollup: full \(requested\), [\d,]+ buckets, [\d,]+ rows, 0 written, 0 removed, in \d+ ms", full.Out);
         Assert.Equal(3000L, await db.ScalarAsync<long>("SELECT sum(events) FROM signal_daily_rollup WHERE event_type = 'all'"));
     }

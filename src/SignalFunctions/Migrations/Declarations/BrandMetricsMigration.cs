@@ -35,11 +35,12 @@ public static class BrandMetricsMigration
     private static string HasSentiment(string label, string score) => $"({label} IS NOT NULL OR {score} IS NOT NULL)";
 
     /// <summary>
-    /// The fan-out of the brand rows in the relation <c>batch</c>: one INSERT per table. Collector
-    /// results that already have a fact are skipped whole (ON CONFLICT on metric_facts), so the copy
-    /// is idempotent and never mixes old and new children.
+    /// The fan-out of the brand rows in the relation <c>batch</c>: one INSERT per table, their
+    /// competitor rows read from <paramref name="legacy"/> (a relation of extracted_positions rows).
+    /// Collector results that already have a fact are skipped whole (ON CONFLICT on metric_facts),
+    /// so the copy is idempotent and never mixes old and new children.
     /// </summary>
-    private static readonly CopyStep[] FanOutSteps =
+    private static CopyStep[] FanOut(string legacy) =>
     [
         new("facts", """
             INSERT INTO metric_facts (collector_result_id, brand_id, customer_id, query_id, collector_type, topic, processed_at, created_at)
@@ -65,7 +66,7 @@ public static class BrandMetricsMigration
         new("competitors", $"""
             SELECT f.id AS metric_fact_id, bc.id AS competitor_id, e.*
               FROM facts f
-              JOIN {Legacy} e ON e.collector_result_id = f.collector_result_id AND e.competitor_name IS NOT NULL
+              JOIN {legacy} e ON e.collector_result_id = f.collector_result_id AND e.competitor_name IS NOT NULL
               JOIN brand_competitors bc ON bc.brand_id = e.brand_id AND bc.competitor_name = e.competitor_name
             """),
         new("competitor_rows", """
@@ -83,15 +84,90 @@ public static class BrandMetricsMigration
             """),
     ];
 
+    private static readonly CopyStep[] FanOutSteps = FanOut(Legacy);
+
     /// <summary>
     /// The star rows of the collector results in <paramref name="keys"/> (a bigint[]) rebuilt from
-    /// the brand rows, in two statements returning nothing (the capture trigger runs them too).
+    /// the rows of <paramref name="legacy"/>, in two statements returning nothing (the capture
+    /// trigger and, after the cut-over, the view's write trigger run them too).
     /// </summary>
-    private static string TargetFromSource(string keys) => $"""
-        DELETE FROM metric_facts WHERE collector_result_id = ANY({keys});
-        WITH batch AS (SELECT s.* FROM {Legacy} s WHERE s.collector_result_id = ANY({keys}) AND s.{BrandRow}),
-        {string.Join(",\n", FanOutSteps[..^1].Select(step => $"{step.Name} AS (\n{step.Sql}\n)"))}
-        {FanOutSteps[^1].Sql}
+    private static string TargetFromSource(string keys, string legacy = Legacy)
+    {
+        var steps = FanOut(legacy);
+        return $"""
+            DELETE FROM metric_facts WHERE collector_result_id = ANY({keys});
+            WITH batch AS (SELECT s.* FROM {legacy} s WHERE s.collector_result_id = ANY({keys}) AND s.{BrandRow}),
+            {string.Join(",\n", steps[..^1].Select(step => $"{step.Name} AS (\n{step.Sql}\n)"))}
+            {steps[^1].Sql}
+            """;
+    }
+
+    /// <summary>
+    /// Issue 5 §3 of the plans2 brief: outside writers keep writing extracted_positions after the
+    /// cut-over, when it is a view. Each row they insert, update or delete is applied to the
+    /// collector result's rows as the view shows them, and the collector result's star rows are
+    /// rebuilt from those with the backfill's own fan-out, so a write through the view lands exactly
+    /// as the capture trigger would have mirrored it. The monolith's constraints hold (one brand row
+    /// and one row per competitor per collector result); what the star schema cannot hold is refused,
+    /// not dropped: a competitor unknown to brand_competitors, a competitor row before its brand row.
+    /// Brand numbers come from the brand row (competitor rows only repeat them), and deleting the
+    /// brand row deletes its collector result, as metric_facts' ON DELETE CASCADE does. Ids of the
+    /// view's rows are the fact's (brand row) and the negated competitor_metrics id; RETURNING gives
+    /// them. They are not the legacy ids, and the rebuild gives a collector result new ones each
+    /// time one of its rows is written: writers must find rows by (collector_result_id,
+    /// competitor_name), the monolith's unique key, not by id.
+    /// </summary>
+    private static readonly string WriteThroughView = $"""
+        CREATE FUNCTION {Legacy}_write() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        DECLARE
+          keys bigint[] := ARRAY[]::bigint[];
+          changed bigint;
+          wanted {Legacy}[];
+        BEGIN
+          IF TG_OP <> 'INSERT' THEN
+            changed := OLD.id;
+            keys := ARRAY[OLD.collector_result_id];
+          END IF;
+          IF TG_OP <> 'DELETE' THEN
+            keys := keys || NEW.collector_result_id;
+          END IF;
+          -- The collector results' rows as they stand, less the one being changed.
+          SELECT coalesce(array_agg(v), ARRAY[]::{Legacy}[]) INTO wanted FROM {Legacy} v
+           WHERE v.collector_result_id = ANY(keys) AND v.id IS DISTINCT FROM changed;
+          IF TG_OP <> 'DELETE' THEN
+            IF EXISTS (SELECT 1 FROM unnest(wanted) w
+                        WHERE w.collector_result_id = NEW.collector_result_id AND w.competitor_name IS NOT DISTINCT FROM NEW.competitor_name) THEN
+              RAISE EXCEPTION 'duplicate key value violates unique constraint "idx_{Legacy}_collector_result_id"'
+                USING ERRCODE = 'unique_violation',
+                      DETAIL = format('Key (collector_result_id, competitor_name)=(%s, %s) already exists.', NEW.collector_result_id, NEW.competitor_name);
+            END IF;
+            IF NEW.competitor_name IS NOT NULL THEN
+              IF NOT EXISTS (SELECT 1 FROM brand_competitors bc WHERE bc.brand_id = NEW.brand_id AND bc.competitor_name = NEW.competitor_name) THEN
+                RAISE EXCEPTION '{Legacy} is a view over the star schema: competitor "%" has no brand_competitors row for brand %', NEW.competitor_name, NEW.brand_id
+                  USING ERRCODE = 'foreign_key_violation', HINT = 'Add the competitor to brand_competitors first.';
+              END IF;
+              IF NOT EXISTS (SELECT 1 FROM unnest(wanted) w WHERE w.collector_result_id = NEW.collector_result_id AND w.{BrandRow}) THEN
+                RAISE EXCEPTION '{Legacy} is a view over the star schema: collector result % has no brand row for competitor "%"', NEW.collector_result_id, NEW.competitor_name
+                  USING ERRCODE = 'foreign_key_violation', HINT = 'Write the brand row (competitor_name NULL) first.';
+              END IF;
+            END IF;
+            wanted := wanted || NEW;
+          END IF;
+        {TargetFromSource("keys", "unnest(wanted)")};
+          IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+          END IF;
+          SELECT v.id INTO NEW.id FROM {Legacy} v
+           WHERE v.collector_result_id = NEW.collector_result_id AND v.competitor_name IS NOT DISTINCT FROM NEW.competitor_name;
+          RETURN NEW;
+        END $fn$;
+        CREATE TRIGGER {Legacy}_write INSTEAD OF INSERT OR UPDATE OR DELETE ON {Legacy} FOR EACH ROW EXECUTE FUNCTION {Legacy}_write();
+        -- The monolith's defaults, so writers that leave these out still write what they wrote before.
+        ALTER VIEW {Legacy} ALTER COLUMN has_brand_presence SET DEFAULT false;
+        ALTER VIEW {Legacy} ALTER COLUMN total_brand_mentions SET DEFAULT 0;
+        ALTER VIEW {Legacy} ALTER COLUMN total_word_count SET DEFAULT 0;
+        ALTER VIEW {Legacy} ALTER COLUMN competitor_mentions SET DEFAULT 0;
+        ALTER VIEW {Legacy} ALTER COLUMN created_at SET DEFAULT now()
         """;
 
     /// <summary>A collector result as both sides must hold it, from the brand row <c>s</c> of <paramref name="legacy"/>.</summary>
@@ -192,6 +268,9 @@ public static class BrandMetricsMigration
         Key = "collector_result_id",
         KeyType = "bigint",
         SourceFilter = $"s.{BrandRow}",
+        NewTables = ["metric_facts", "brand_metrics", "competitor_metrics", "brand_sentiment", "competitor_sentiment"],
+        // The dashboard reads the new side from it (Brands/BrandDailyMetrics.cs).
+        Views = [new(Brands.BrandDailyMetrics.ViewName)],
         CopyBatchSteps = FanOutSteps,
         CopyBatchSql = "SELECT 1 FROM facts",
         SourceImage = SourceImage(Legacy),
@@ -237,7 +316,8 @@ public static class BrandMetricsMigration
         // The plan's tables are new: old readers keep reading extracted_positions through a view over them.
         CutoverSql = $"""
             ALTER TABLE {Legacy} RENAME TO {Legacy}_backup;
-            CREATE VIEW {Legacy} AS {LegacyRows("true", withId: true)}
+            CREATE VIEW {Legacy} AS {LegacyRows("true", withId: true)};
+            {WriteThroughView}
             """,
         // The collector results whose star rows differ from the backup (or exist on one side only)
         // are rebuilt in the backup from the star rows; the rest keep their legacy rows and ids.
@@ -251,9 +331,10 @@ public static class BrandMetricsMigration
             INSERT INTO {Legacy}_backup ({Columns})
             SELECT {Columns} FROM ({LegacyRows("mf.collector_result_id IN (SELECT collector_result_id FROM brand_metrics_changed)", withId: false)}) r;
             DROP VIEW {Legacy};
+            DROP FUNCTION {Legacy}_write();
             ALTER TABLE {Legacy}_backup RENAME TO {Legacy}
             """,
-        CutoverSummary = $"{Legacy} renamed to {Legacy}_backup; {Legacy} is now a read-only view over the star schema (brand and competitor rows rebuilt).",
+        CutoverSummary = $"{Legacy} renamed to {Legacy}_backup; {Legacy} is now a view over the star schema (brand and competitor rows rebuilt) whose writes go to the star tables.",
         RollbackSummary = $"{Legacy} is a table again; collector results changed since the cut-over were rebuilt from the star schema.",
     };
 }

@@ -13,8 +13,9 @@ namespace SignalFunctions.Migrations.Declarations;
 /// derivation itself is SQL in schema 0010 (campaign_agent_events, campaign_prompt_performance,
 /// sync_campaign_intelligence), so the backfill, the capture, repair and parity share one copy.
 ///
-/// The backfill covers the campaigns created within Migrations:IntelligenceWindowDays (the plan's
-/// last 90 days); parity compares the same window. Re-running it changes nothing: derived rows
+/// The backfill covers the campaigns created within the last windowDays days (the argument
+/// Migrations:Arguments:intelligence-events:windowDays, default the plan's 90); parity compares the
+/// same window. Re-running it changes nothing: derived rows
 /// have ids of what they derive from, and the sync writes only what differs.
 ///
 /// The Phase 4.5 app keeps writing campaigns, assets and publish jobs until the cut-over, so a
@@ -27,7 +28,7 @@ namespace SignalFunctions.Migrations.Declarations;
 /// </summary>
 public static class IntelligenceEventsMigration
 {
-    private const string InWindow = "created_at >= now() - make_interval(days => @intelligenceWindowDays)";
+    private const string InWindow = "created_at >= now() - make_interval(days => @windowDays)";
 
     private const string EventImage = "ROW(e.id, e.event_type, e.entity_type, e.entity_id, e.payload, e.severity, e.created_at, e.tenant_id)::text";
 
@@ -49,9 +50,14 @@ public static class IntelligenceEventsMigration
 
     private const string Sync = "SELECT count(*) FROM sync_campaign_intelligence(@keys::uuid[])";
 
+    /// <summary>The plan's "last 90 days", by a campaign's created_at.</summary>
+    public static readonly MigrationArgument WindowDays = new("windowDays", 90, 1, 36_500,
+        "how many days back intelligence-events backfills and compares campaigns, by created_at");
+
     public static readonly DataMigration Declaration = new()
     {
         Name = KnownMigrations.IntelligenceEvents,
+        Arguments = [WindowDays],
         Source = "campaigns",
         Target = "campaigns",
         Key = "id",

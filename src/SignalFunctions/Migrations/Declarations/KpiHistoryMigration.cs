@@ -9,7 +9,8 @@ namespace SignalFunctions.Migrations.Declarations;
 /// so it has no place under that migration's campaign key. The copy is sync_kpi_history (schema
 /// 0012), shared by the backfill, the capture and repair.
 ///
-/// Same window as intelligence-events (Migrations:IntelligenceWindowDays, by captured_at), and,
+/// A window as in intelligence-events, by captured_at, with its own argument
+/// (Migrations:Arguments:kpi-history:windowDays, default 90; set both to move both), and,
 /// as there, the plan keeps the legacy table: cut-over only ends the capture. Rows Phase 5 writes
 /// to kpi_history itself carry no "source" in metadata; parity and reset leave them alone.
 /// </summary>
@@ -24,16 +25,20 @@ public static class KpiHistoryMigration
 
     private const string Sync = "SELECT count(*) FROM sync_kpi_history(@keys::uuid[])";
 
+    public static readonly MigrationArgument WindowDays = new("windowDays", 90, 1, 36_500,
+        "how many days back kpi-history backfills and compares snapshots, by captured_at");
+
     public static readonly DataMigration Declaration = new()
     {
         Name = KnownMigrations.KpiHistory,
+        Arguments = [WindowDays],
         Source = "kpi_snapshots",
         Target = "kpi_history",
         Key = "id",
         KeyType = "uuid",
         CopyBatchSql = "SELECT 1 FROM sync_kpi_history(ARRAY(SELECT s.id FROM batch s))",
-        SourceFilter = "s.captured_at >= now() - make_interval(days => @intelligenceWindowDays)",
-        TargetFilter = $"{Copied} AND t.created_at >= now() - make_interval(days => @intelligenceWindowDays)",
+        SourceFilter = "s.captured_at >= now() - make_interval(days => @windowDays)",
+        TargetFilter = $"{Copied} AND t.created_at >= now() - make_interval(days => @windowDays)",
         SourceImage = "ROW(s.id, s.metric_name, s.metric_value, s.period, s.department, s.captured_at, s.tenant_id)::text",
         TargetImage = "ROW(t.id, t.metric_name, t.metric_value, t.period, t.department, t.created_at, t.tenant_id)::text",
         UpsertTargetSql = Sync,

@@ -59,6 +59,8 @@ public static class SignalEventsMigration
         Target = "signal_events",
         Key = "id",
         KeyType = "uuid",
+        // The reports read it, never signal_events (Views/DailyRollup.cs refreshes it incrementally).
+        Views = [new(Views.DailyRollup.ViewName, ViewKind.Rollup)],
         CopyBatchSql = $"""
             INSERT INTO signal_events ({TargetColumns})
             SELECT {SelectAsTarget} FROM batch s
