@@ -35,7 +35,7 @@ public sealed class FailedTimerInvocationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync();
         HostContractTests.AssertInvocationResult(response, body);
-        Assert.Contains("Repair failed", body, StringComparison.Ordinal);
+        Assert.Contains("Repair signal-events failed", body, StringComparison.Ordinal);
 
         using var ping = await _host.Handler.Client.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, ping.StatusCode);

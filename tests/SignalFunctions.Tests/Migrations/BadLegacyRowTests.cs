@@ -107,6 +107,7 @@ public sealed class BadLegacyRowTests
         var rule = report.Validation.Single(r => r.Name == "competitor_rows_without_brand_row");
         Assert.Equal((competitors, "error"), (rule.Violations, rule.Severity));
         Assert.False(report.Clean);
+        await engine.RefreshViewsAsync();
         Assert.Contains("competitor_rows_without_brand_row", Assert.Single((await engine.StageAsync(m, Stage.Live)).FailedGates), StringComparison.Ordinal);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM metric_facts WHERE collector_result_id = @result", new { result }));
     }

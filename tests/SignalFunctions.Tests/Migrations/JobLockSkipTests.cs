@@ -50,8 +50,8 @@ public sealed class JobLockSkipTests : IAsyncLifetime
             Assert.Equal(["Parity signal-events: skipped, another run holds the lock"], timer.Logs);
 
             var (exit, output, error) = await OpsCommand.RunAsync(_db.ConnectionString, "parity", SignalEvents.Name);
-            Assert.True(exit == 1, $"exit {exit}: {output}{error}");
-            Assert.Contains("another parity run of signal-events is in progress", error, StringComparison.Ordinal);
+            Assert.True(exit == 3, $"exit {exit}: {output}{error}");
+            Assert.Contains("another parity run of signal-events holds its lock", error, StringComparison.Ordinal);
             Assert.Equal(0L, await ParityReportsAsync());
 
             // The lock is per migration: another migration's parity is not held up.
@@ -80,7 +80,8 @@ public sealed class JobLockSkipTests : IAsyncLifetime
             Assert.Equal("Repair click-events: 0 repaired, 0 failed, 0 remaining, 0 parity keys fixed",
                 Assert.Single(timer.Logs, l => l.StartsWith("Repair click-events", StringComparison.Ordinal)));
 
-            var (_, output, error) = await OpsCommand.RunAsync(_db.ConnectionString, "repair", SignalEvents.Name);
+            var (exit, output, error) = await OpsCommand.RunAsync(_db.ConnectionString, "repair", SignalEvents.Name);
+            Assert.Equal(3, exit);
             Assert.Contains("signal-events: skipped, another repair run holds the lock", output + error, StringComparison.Ordinal);
 
             var untouched = await RepairEntries.ReadAsync(_db, entry);

@@ -45,7 +45,7 @@ public sealed class ParityFenceAndKeyListTests : IAsyncLifetime
         // In flight: a row the new side has just received, and a row it has just rewritten.
         var extra = await InsertTargetOnlyAsync();
         var changed = ids[17];
-        await _db.ExecuteAsync("UPDATE signal_events SET event_type = 'convert', recorded_at = now() WHERE id = @changed", new { changed });
+        await _db.ExecuteAsync("UPDATE signal_events SET event_type = CASE event_type WHEN 'convert' THEN 'click' ELSE 'convert' END, recorded_at = now() WHERE id = @changed", new { changed });
 
         var within = await engine.ParityAsync(SignalEvents);
         Assert.True(within.Equal, $"{within.MissingCount} missing, {within.ExtraCount} extra, {within.DifferentCount} different");

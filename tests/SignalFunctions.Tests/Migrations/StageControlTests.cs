@@ -48,6 +48,7 @@ public sealed class StageControlTests
         await engine.MoveAsync(M, Stage.Shadow);
         Assert.Contains((await engine.StageAsync(M, Stage.Live)).FailedGates, g => g.Contains("began before the last backfill batch", StringComparison.Ordinal));
         await engine.AssertCleanAsync(M);
+        await engine.RefreshViewsAsync();
         await engine.MoveAsync(M, Stage.Live);
         Assert.Equal(230L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
     }
