@@ -24,7 +24,7 @@ public static class RepairVerb
                 var result = await job.RunAsync(name, TimeSpan.FromHours(1), ct);
                 Console.WriteLine(result.Skipped
                     ? $"{name}: skipped, another repair run holds the lock; try again when it ends"
-                    : $"{name}: {result.Repaired} entries replayed, {result.Failed} failed, {result.Remaining} remaining; {result.KeysFixed} parity keys fixed" +
+                    : $"{name}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining; {result.KeysFixed} parity keys fixed" +
                       (result.KeysError is { } error ? $", parity keys NOT fixed: {error}" : ""));
                 remaining += result.Remaining;
                 keysFailed |= result.KeysError is not null;

@@ -62,7 +62,7 @@ public static partial class MigrationTimers
                 if (result.Stalled)
                 {
                     // Every tick stalls at the same batch until someone fixes the rows: a failure.
-                    run.Fail(SummaryLine(result));
+                    run.Fail(m.Name, SummaryLine(result));
                     return null;
                 }
                 return SummaryLine(result);
@@ -139,7 +139,7 @@ public static partial class MigrationTimers
                 var line = $"Repair {migration}: {result.Repaired} repaired, {result.Failed} failed, {result.Remaining} remaining, {result.KeysFixed} parity keys fixed";
                 if (result.KeysError is { } error)
                 {
-                    run.Fail($"{line}; parity keys not fixed: {error}");
+                    run.Fail(migration, $"{line}; parity keys not fixed: {error}");
                     return null;
                 }
                 return line;
@@ -156,11 +156,13 @@ public static partial class MigrationTimers
     {
         private readonly List<string> _logs = [];
         private readonly ILogger _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MigrationTimers));
-        private bool _failed;
+        private readonly HashSet<string> _ran = [];
+        private readonly List<string> _failed = [];
 
         /// <summary>Runs one migration's work; its line (if any) goes to Logs, and an exception becomes a failure line.</summary>
         public async Task RunAsync(string migration, Func<Task<string?>> work)
         {
+            _ran.Add(migration);
             try
             {
                 if (await work() is { } line)
@@ -171,17 +173,25 @@ public static partial class MigrationTimers
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 LogMigrationFailed(_logger, ex, job, migration);
-                Fail($"{job} {migration} failed: {Backfill.ErrorText(ex)}");
+                Fail(migration, $"{job} {migration} failed: {Backfill.ErrorText(ex)}");
             }
         }
 
-        public void Fail(string line)
+        public void Fail(string migration, string line)
         {
             _logs.Add(line);
-            _failed = true;
+            _failed.Add(migration);
         }
 
-        public TimerOutcome Outcome(string whenNothingRan) => new(_logs.Count > 0 ? _logs : [whenNothingRan], _failed);
+        /// <summary>The lines, closed by one naming the failed migrations when any failed.</summary>
+        public TimerOutcome Outcome(string whenNothingRan)
+        {
+            if (_failed.Count > 0)
+            {
+                _logs.Add($"{job} failed for {_failed.Distinct().Count()} of {_ran.Count} migrations: {string.Join(", ", _failed.Distinct())}");
+            }
+            return new TimerOutcome(_logs.Count > 0 ? _logs : [whenNothingRan], _failed.Count > 0);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Job} {Migration} failed; the other migrations go on")]

@@ -88,7 +88,7 @@ public sealed class EngineVerbsTests
         var (exit, output, _) = await OpsCommand.RunAsync(db.ConnectionString, "repair", "signal-events");
 
         Assert.Equal(0, exit);
-        Assert.Contains("signal-events: 0 entries replayed, 0 failed, 0 remaining; 2 parity keys fixed", output, StringComparison.Ordinal);
+        Assert.Contains("signal-events: 0 repaired, 0 failed, 0 remaining; 2 parity keys fixed", output, StringComparison.Ordinal);
         Assert.Equal(20L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
     }
 }

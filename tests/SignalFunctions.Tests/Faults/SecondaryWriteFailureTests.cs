@@ -115,7 +115,7 @@ public sealed class SecondaryWriteFailureTests : IAsyncLifetime
     {
         var (exitCode, output) = await FaultKit.RunRepairVerbAsync(_db.ConnectionString, migration);
         Assert.True(exitCode == 0, $"repair exited {exitCode}: {output}");
-        Assert.Contains($"{migration}: {expectedRepaired} entries replayed, 0 failed, 0 remaining", output, StringComparison.Ordinal);
+        Assert.Contains($"{migration}: {expectedRepaired} repaired, 0 failed, 0 remaining", output, StringComparison.Ordinal);
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM repair_entries WHERE resolved_at IS NULL"));
         var (_, report) = await _app!.HealthReportAsync();
         Assert.Equal(0, report.GetProperty("migrations").GetProperty(migration).GetProperty("repair_pending").GetInt64());

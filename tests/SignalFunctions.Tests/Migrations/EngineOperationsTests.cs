@@ -62,6 +62,7 @@ public sealed class EngineOperationsTests
         var failure = Assert.Single(outcome.Logs, l => l.StartsWith("Backfill signal-events:", StringComparison.Ordinal));
         Assert.StartsWith("Backfill signal-events: stalled: the batch after key (start) fails (23514: ", failure, StringComparison.Ordinal);
         Assert.Contains("last error", failure, StringComparison.Ordinal);
+        Assert.Matches(@"^Backfill failed for 1 of \d+ migrations: signal-events$", outcome.Logs[^1]);
         Assert.Contains(outcome.Logs, l => l.StartsWith("Backfill signal-metrics: complete, 0 rows this run", StringComparison.Ordinal));
         // The migration after the failing one ran too.
         Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM backfill_progress WHERE migration = 'signal-metrics' AND completed_at IS NOT NULL"));
@@ -122,6 +123,7 @@ public sealed class EngineOperationsTests
         Assert.True(outcome.Failed);
         Assert.Contains(outcome.Logs, l => l.StartsWith("Repair signal-events: 0 repaired, 0 failed, 0 remaining, 0 parity keys fixed; parity keys not fixed: 42P01: ", StringComparison.Ordinal));
         Assert.Contains(outcome.Logs, l => l.StartsWith("Repair click-events: 0 repaired", StringComparison.Ordinal));
+        Assert.Equal("Repair failed for 1 of 9 migrations: signal-events", outcome.Logs[^1]);
         var kept = await db.QueryAsync<(string? Error, DateTime? RepairedAt)>(
             "SELECT repair_error, repaired_at FROM parity_reports WHERE id = @Id", report);
         Assert.StartsWith("42P01: ", kept.Single().Error, StringComparison.Ordinal);
