@@ -28,7 +28,7 @@ public sealed partial class AppConfigurationFlagRefresher(
 
     // One read may not hold the loop longer than this, whatever the client's retries would allow.
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(15);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(2);
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan SaveConfirmationsEvery = TimeSpan.FromMinutes(1);
 
     private StoreRead? _last;
@@ -158,7 +158,7 @@ public sealed partial class AppConfigurationFlagRefresher(
     }
 
     /// <summary>Doubling from the refresh interval up to two minutes, ±20 % jitter, never sooner than the server asked.</summary>
-    private static TimeSpan Backoff(TimeSpan refresh, int failures, TimeSpan? serverWait)
+    internal static TimeSpan Backoff(TimeSpan refresh, int failures, TimeSpan? serverWait)
     {
         var doubled = refresh.TotalSeconds * Math.Pow(2, Math.Min(failures - 1, 16));
         var wait = TimeSpan.FromSeconds(Math.Min(doubled, MaxBackoff.TotalSeconds) * (0.8 + Random.Shared.NextDouble() * 0.4));

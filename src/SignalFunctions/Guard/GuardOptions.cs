@@ -20,7 +20,7 @@ public sealed class GuardOptions
     [Range(1, 600_000)]
     public int MaxP99Milliseconds { get; set; } = 5000;
 
-    /// <summary>Keys missing on the target side, as a share of the rows the latest parity report compared.</summary>
+    /// <summary>Keys missing or different on the target side, as a share of the rows the latest parity report compared.</summary>
     [Range(0.0, 1.0)]
     public double MaxParityLossRatio { get; set; } = 0.01;
 

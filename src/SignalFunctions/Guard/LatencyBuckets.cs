@@ -4,7 +4,7 @@ namespace SignalFunctions.Guard;
 /// Fixed latency bucket edges, the same in every build and for every Guard__MaxP99Milliseconds: an
 /// instance's meter (which reads its options once) and the guard (which reads them live) always
 /// count into and read from the same buckets, whatever the threshold is changed to meanwhile.
-/// Per decade from 1 ms to 1,000 s the edges are 1.0, 1.1 … 1.9, 2.0, 2.2 … 4.8, 5.0, 5.5 … 9.5
+/// Per decade from 1 ms to 1,000 s the edges are 1.0, 1.1 … 1.9, 2.0, 2.2, 2.4, 2.5, 2.6 … 4.8, 5.0, 5.5 … 9.5
 /// (× 10^k ms): at most 10 % apart, and every round limit (1 s, 2 s, 5 s, 250 ms …) is an edge,
 /// so "p99 over the limit" is decided exactly for it.
 /// </summary>
@@ -21,7 +21,9 @@ public static class LatencyBuckets
         // Tenths are counted as integers so that every edge is an exact decimal value (1.1 × 1000 = 1100, not 1100.0000000000002).
         var tenths = Enumerable.Range(10, 10)                  // 1.0 … 1.9
             .Concat(Enumerable.Range(10, 15).Select(i => i * 2))   // 2.0 … 4.8
+            .Append(25)                                             // and 2.5 (250 ms, 2.5 s)
             .Concat(Enumerable.Range(10, 10).Select(i => i * 5))   // 5.0 … 9.5
+            .Order()
             .ToArray();
         var edges = new List<double>();
         for (var decade = 1; decade <= 100_000; decade *= 10)

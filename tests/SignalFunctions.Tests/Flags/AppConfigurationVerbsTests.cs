@@ -116,4 +116,79 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
         Assert.Equal(0, exit);
         Assert.Contains("last-known-good", output, StringComparison.Ordinal);
     }
+
+    /// <summary>Someone writes the flag between the verb's read and its If-Match PUT: 412, nothing overwritten, "run again".</summary>
+    [Fact]
+    public async Task A_flag_changed_between_read_and_write_is_not_overwritten_and_stage_says_run_again()
+    {
+        const string migration = KnownMigrations.ClickEvents;
+        var key = StageFeatureFlag.Key(migration);
+        _store.SetFlag(migration, Stage.Off);
+        // Every request waits a while before it is answered: room to write the flag (as the portal
+        // would) after the verb has read it and before its PUT is handled.
+        _store.Stall(30, TimeSpan.FromSeconds(2));
+
+        var verb = RunAsync("stage", migration, "dual_write");
+        var itemPath = $"/kv/{Uri.EscapeDataString(key)}";
+        // The other writer writes after every read of the flag: whichever read the verb's If-Match
+        // comes from, the flag has changed since.
+        var reads = 0;
+        while (!verb.IsCompleted)
+        {
+            var seen = _store.Requests.Count(r => r.Method == "GET" && r.Target.StartsWith(itemPath, StringComparison.Ordinal));
+            if (seen > reads)
+            {
+                reads = seen;
+                _store.SetFlag(migration, Stage.DualWrite, 10);
+            }
+            await Task.Delay(10);
+        }
+        Assert.True(reads > 0, $"the verb never read {key}: {string.Join(", ", _store.Requests.Select(r => $"{r.Method} {r.Target}"))}");
+        var (exit, output, error) = await verb;
+
+        Assert.True(exit == 1, $"exit {exit}: {output}{error}");
+        Assert.Contains($"{key} changed in App Configuration while it was being written", error, StringComparison.Ordinal);
+        Assert.Contains("nothing was written. Run the command again.", error, StringComparison.Ordinal);
+        Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch is not null && r.Status == 412);
+        Assert.Equal((Stage.DualWrite, 10), FlagInStore(migration));
+    }
+
+    [Fact]
+    public async Task With_Flags_Label_prod_stage_and_flags_read_and_write_that_label_only_and_flags_shows_label_age_and_last_known_good()
+    {
+        const string migration = KnownMigrations.SignalEvents;
+        var key = StageFeatureFlag.Key(migration);
+        _store.SetFlag(migration, Stage.Live); // no label: another environment's flag
+        _store.Seed(key, "prod", FeatureFlagKeys.Serialize(StageFeatureFlag.Create(migration, Stage.Off, 100)), FeatureFlagKeys.ContentType);
+        await new SignalFunctions.Flags.LastKnownGood(_db.DataSource).SaveAsync(_store.Endpoint, new FlagSnapshot(
+            new Dictionary<string, StageFlag> { [migration] = new(migration, Stage.Off, 100, 1, DateTimeOffset.UtcNow) },
+            "app-configuration", DateTimeOffset.UtcNow.AddMinutes(-2), label: "prod"), CancellationToken.None);
+        var prod = new Dictionary<string, string> { ["AppConfig__ConnectionString"] = _store.ConnectionString, ["Flags__Label"] = "prod" };
+
+        var (exit, output, error) = await OpsCommand.RunAsync(_db.ConnectionString, prod, "stage", migration, "dual_write", "--percent", "20");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"{migration}: off (100%) -> dual_write (20%)", output, StringComparison.Ordinal);
+        var put = Assert.Single(_store.Requests, r => r.Method == "PUT");
+        Assert.Contains("label=prod", put.Target, StringComparison.Ordinal);
+        Assert.All(_store.Requests.Where(r => r.Method == "GET" && r.Target.StartsWith("/kv?", StringComparison.Ordinal)),
+            list => Assert.Contains("label=prod", list.Target, StringComparison.Ordinal));
+        var prodEntry = _store.Find(key, "prod")!;
+        Assert.Equal((Stage.DualWrite, 20), StageFeatureFlag.StageOf(key, FeatureFlagKeys.Parse(key, prodEntry.Value)));
+        Assert.Equal((Stage.Live, 100), FlagInStore(migration)); // the unlabelled flag is untouched
+
+        var (flagsExit, json, flagsError) = await OpsCommand.RunAsync(_db.ConnectionString, prod, "flags", "--json");
+        Assert.True(flagsExit == 0, flagsError);
+        var view = JsonDocument.Parse(json).RootElement;
+        Assert.Equal("prod", view.GetProperty("label").GetString());
+        Assert.InRange(view.GetProperty("age_seconds").GetDouble(), 0, 60);
+        Assert.Equal("dual_write", view.GetProperty("flags").GetProperty(migration).GetProperty("stage").GetString());
+        var lastKnownGood = view.GetProperty("last_known_good");
+        Assert.InRange(lastKnownGood.GetProperty("age_seconds").GetDouble(), 119, 3600);
+
+        var (_, text, _) = await OpsCommand.RunAsync(_db.ConnectionString, prod, "flags");
+        Assert.Contains("label:           prod", text, StringComparison.Ordinal);
+        Assert.Contains("snapshot age:", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("last-known-good: none yet", text, StringComparison.Ordinal);
+    }
 }

@@ -129,7 +129,10 @@ public sealed class GuardEndToEndTests : IAsyncLifetime
         // Every 2 s: it may well step back while the requests are still coming, once 20 are in.
         var app = await StartAtShadowWithFailingSecondaryAsync("*/2 * * * * *");
 
-        await UntilAsync(async () => await StageAsync() == "dual_write", "the Guard timer stepping shadow back", app);
+        // The stage is written before the guard records its action: wait for both.
+        await UntilAsync(async () => await StageAsync() == "dual_write"
+                                     && await _db.ScalarAsync<long>("SELECT count(*) FROM guard_actions") > 0,
+            "the Guard timer stepping shadow back", app);
 
         await AssertSteppedBackOnceAsync(app);
         Assert.Contains("Guard: Guard signal-events: stepped back shadow (100%) -> dual_write", app.Output, StringComparison.Ordinal);
