@@ -148,7 +148,7 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
 
         Assert.True(exit == 1, $"exit {exit}: {output}{error}");
         Assert.Contains($"{key} changed in App Configuration while it was being written", error, StringComparison.Ordinal);
-        Assert.Contains("nothing was written. Run the command again.", error, StringComparison.Ordinal);
+        Assert.Contains("nothing was written. Check './run.sh status', then run the command again.", error, StringComparison.Ordinal);
         Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch is not null && r.Status == 412);
         Assert.Equal((Stage.DualWrite, 10), FlagInStore(migration));
     }
