@@ -174,13 +174,12 @@ public sealed partial class AppConfigurationFlagStore(
         {
             throw new StageFlagConflictException(migration, $"{key} changed in App Configuration while it was being written; its ETag no longer matches");
         }
-        var version = (written.LastModified ?? clock.GetUtcNow()).ToUnixTimeMilliseconds();
+        var version = StageFeatureFlag.VersionOf(written);
         return new StageChange(migration, oldStage, oldPercent, stage, percent, version);
     }
 
-    // The version is the last-modified time, which the service may give in whole seconds: two
-    // writes within one second would look alike, so the stage and share are compared too. The
-    // If-Match below covers the rest, from this GET to the write.
+    // Version (the ETag's hash), stage and share: the flag as it was read. The If-Match below
+    // covers the rest, from this GET to the write.
     private static void EnsureUnchanged(string migration, StageFlag? expected, KeyValue? existing, Stage stage, int percent)
     {
         if (existing is null)
@@ -191,7 +190,7 @@ public sealed partial class AppConfigurationFlagStore(
             }
             return;
         }
-        var version = (existing.LastModified ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds();
+        var version = StageFeatureFlag.VersionOf(existing);
         if (expected is null)
         {
             throw new StageFlagConflictException(migration, "it was created in App Configuration meanwhile");

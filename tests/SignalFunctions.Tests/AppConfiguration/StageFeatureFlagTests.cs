@@ -63,7 +63,10 @@ public sealed class StageFeatureFlagTests
 
         var flag = StageFeatureFlag.Read(keyValue);
 
-        Assert.Equal(new StageFlag("signal-events", Stage.DualWrite, 20, modified.ToUnixTimeMilliseconds(), modified), flag);
+        Assert.Equal(new StageFlag("signal-events", Stage.DualWrite, 20, StageFeatureFlag.VersionOf(keyValue), modified), flag);
+        // Two writes within one second (the service's last-modified may be whole seconds): the ETag tells them apart.
+        Assert.NotEqual(flag.Version, StageFeatureFlag.Read(keyValue with { ETag = "f" }).Version);
+        Assert.Equal(flag.Version, StageFeatureFlag.Read(keyValue with { LastModified = modified.AddMilliseconds(1) }).Version);
         Assert.Equal("signal-events", StageFeatureFlag.Migration(Key));
         Assert.Null(StageFeatureFlag.Migration(".appconfig.featureflag/Other.flag"));
     }

@@ -58,6 +58,7 @@ public sealed class MigrationTimerTests
         foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
         {
             await engine.AssertCleanAsync(m);
+            await engine.RefreshViewsAsync();
             await engine.MoveAsync(m, stage);
         }
         await engine.Cutover.CutOverAsync(m, "test", CancellationToken.None);

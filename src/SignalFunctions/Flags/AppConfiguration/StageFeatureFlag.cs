@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Flags.AppConfiguration;
@@ -63,15 +66,31 @@ public static class StageFeatureFlag
     /// The stage flag a key-value holds. Anything that is not exactly a stage and a share (invalid
     /// JSON, an unknown stage, filters, per-user allocation, a split FeatureManagement would bucket
     /// differently) throws <see cref="FeatureFlagFormatException"/>: the caller keeps the previous value.
-    /// Version is the key-value's last-modified time in milliseconds: App Configuration has no counter.
+    /// Version: see <see cref="VersionOf"/>.
     /// </summary>
     public static StageFlag Read(KeyValue keyValue)
     {
         var migration = Migration(keyValue.Key) ?? throw new FeatureFlagFormatException(keyValue.Key, "it is not a SignalFunctions stage flag");
         var flag = FeatureFlagKeys.Parse(keyValue.Key, keyValue.Value);
         var (stage, percent) = StageOf(keyValue.Key, flag);
-        var modified = keyValue.LastModified ?? DateTimeOffset.UnixEpoch;
-        return new StageFlag(migration, stage, percent, modified.ToUnixTimeMilliseconds(), modified);
+        return new StageFlag(migration, stage, percent, VersionOf(keyValue), keyValue.LastModified ?? DateTimeOffset.UnixEpoch);
+    }
+
+    /// <summary>
+    /// A flag's version, which changes with every write: App Configuration has no counter, and its
+    /// last-modified time may be whole seconds, so two writes within one second would look alike
+    /// (and the guard would judge, or step back, the new stage by the old one's measures). The ETag
+    /// changes with every write; its hash is the version. Only ever compared for equality.
+    /// </summary>
+    public static long VersionOf(KeyValue keyValue)
+    {
+        if (string.IsNullOrEmpty(keyValue.ETag))
+        {
+            return (keyValue.LastModified ?? DateTimeOffset.UnixEpoch).ToUnixTimeMilliseconds();
+        }
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes(keyValue.ETag), hash);
+        return BinaryPrimitives.ReadInt64LittleEndian(hash) & long.MaxValue;
     }
 
     /// <summary>(stage, percent) exactly as Microsoft.FeatureManagement would assign the flag's variants.</summary>
