@@ -78,9 +78,7 @@ public readonly struct StageRoute(StageFlag flag, string featureName, IVariantFe
     public StageFlag Flag { get; } = flag;
 
     /// <summary>The stage of every journey, or null while a partial rollout splits them.</summary>
-    public Stage? Uniform => Flag.Percent >= 100 || Flag.Stage == Flag.Stage.Previous() ? Flag.Stage
-        : Flag.Percent <= 0 ? Flag.Stage.Previous()
-        : null;
+    public Stage? Uniform => Flag.Lowest == Flag.Highest ? Flag.Lowest : null;
 
     public ValueTask<Stage> StageForAsync(Guid journeyKey, CancellationToken ct) =>
         Uniform is { } stage ? new(stage) : StageForAsync(journeyKey.ToString("D"), ct);
