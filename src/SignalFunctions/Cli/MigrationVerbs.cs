@@ -55,6 +55,9 @@ public static class MigrationVerbs
     /// <summary>`parity` exit code when another run of the same migration holds the parity lock: nothing was compared.</summary>
     public const int ParityLockHeld = 3;
 
+    /// <summary>`parity` exit code when the migration is cut over: there is no old side to compare.</summary>
+    public const int ParityCutOver = 4;
+
     private static Command Parity()
     {
         var migration = DeclaredMigration();
@@ -62,19 +65,33 @@ public static class MigrationVerbs
             Compare old and new by checksums over key ranges and run the validation rules; prints the
             missing, extra and different keys.
             Exit codes: 0 equal (and no error rule fires), 1 not equal, {ParityLockHeld} another parity run of
-            the migration (the Parity timer, another instance) holds its lock, so nothing was compared.
+            the migration (the Parity timer, another instance) holds its lock, so nothing was compared,
+            {ParityCutOver} the migration is cut over (its old names are views over the new tables): roll back to compare.
             """) { migration };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
             var m = MigrationCatalog.Find(parsed.GetValue(migration)!)!;
-            var report = await services.GetRequiredService<Migrations.Parity>().RunAsync(m, ct);
+            ParityReport? report;
+            try
+            {
+                report = await services.GetRequiredService<Migrations.Parity>().RunAsync(m, ct);
+            }
+            catch (ParityNotApplicableException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return ParityCutOver;
+            }
             if (report is null)
             {
                 Console.Error.WriteLine($"error: another parity run of {m.Name} holds its lock (the Parity timer or another instance); nothing was compared. Try again when it ends.");
                 return ParityLockHeld;
             }
             Console.WriteLine($"{m.Name}: {report.RowsCompared:N0} rows compared over {report.RangesChecked:N0} ranges in {report.DurationSeconds:0.00} s");
+            if (report.RowsFenced > 0)
+            {
+                Console.WriteLine($"  left out: {report.RowsFenced:N0} rows written after {report.ComparedThrough:HH:mm:ss}Z (in flight, within the fence); the next run compares them");
+            }
             Print("missing in " + m.Target, report.MissingCount, report.MissingKeys);
             Print("extra in " + m.Target, report.ExtraCount, report.ExtraKeys);
             Print("different", report.DifferentCount, report.DifferentKeys);

@@ -11,8 +11,9 @@ public sealed record BackfillSummary(
 
 /// <summary>The latest parity report, with its key lists capped at <see cref="MigrationOverview.KeysShown"/> (the counts are exact).</summary>
 /// <param name="RepairError">Why repair could not fix this report's keys, when it tried and failed.</param>
+/// <param name="RowsFenced">Rows written after <paramref name="ComparedThrough"/>, left out as in flight.</param>
 public sealed record ParitySummary(
-    long Id, DateTime FinishedAt, bool Clean, int RangesChecked, long RowsCompared, double DurationSeconds,
+    long Id, DateTime FinishedAt, bool Clean, int RangesChecked, long RowsCompared, DateTime? ComparedThrough, long RowsFenced, double DurationSeconds,
     long Missing, long Extra, long Different,
     IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
     IReadOnlyList<RuleResult> Validation, string? RepairError);
@@ -56,7 +57,7 @@ public static class MigrationOverview
                 if (await Parity.LatestAsync(connection, name, ct) is { } report)
                 {
                     parity = new ParitySummary(report.Id, report.FinishedAt, report.Clean, report.RangesChecked, report.RowsCompared,
-                        Math.Round(report.DurationSeconds, 3), report.MissingCount, report.ExtraCount, report.DifferentCount,
+                        report.ComparedThrough, report.RowsFenced, Math.Round(report.DurationSeconds, 3), report.MissingCount, report.ExtraCount, report.DifferentCount,
                         [.. report.MissingKeys.Take(KeysShown)], [.. report.ExtraKeys.Take(KeysShown)], [.. report.DifferentKeys.Take(KeysShown)],
                         report.Validation, report.RepairError);
                 }

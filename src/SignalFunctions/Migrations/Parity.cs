@@ -10,11 +10,14 @@ namespace SignalFunctions.Migrations;
 
 public sealed record RuleResult(string Name, string Severity, long Violations, string Description);
 
+/// <param name="ComparedThrough">Rows written up to this moment (the database's clock) were compared; later ones were inside the fence.</param>
+/// <param name="RowsFenced">Rows of the new side left out because they were written within the fence.</param>
 public sealed record ParityReport(
     long Id, string Migration, DateTime StartedAt, DateTime FinishedAt, int RangesChecked, long RowsCompared,
     long MissingCount, long ExtraCount, long DifferentCount,
     IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
-    IReadOnlyList<RuleResult> Validation, bool Clean, string? RepairError = null)
+    IReadOnlyList<RuleResult> Validation, bool Clean, string? RepairError = null,
+    DateTime? ComparedThrough = null, long RowsFenced = 0)
 {
     public double DurationSeconds => (FinishedAt - StartedAt).TotalSeconds;
 
@@ -46,9 +49,21 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         {
             return null;
         }
+        if (await Cutover.IsCutOverAsync(connection, migration.Name, ct))
+        {
+            // The old names are views over the new tables now (a backup is no longer written): a
+            // report would compare the new side with itself and call it clean.
+            var before = await LatestAsync(connection, migration.Name, ct);
+            throw new ParityNotApplicableException(
+                $"{migration.Name} is cut over: {migration.Source} is a view over {migration.Target}, so there is no old side to compare. " +
+                (before is null ? "" : $"The last report, from before the cut-over, is #{before.Id} of {before.StartedAt:yyyy-MM-dd HH:mm:ss}Z ({(before.Clean ? "clean" : "NOT clean")}). ") +
+                $"To compare again, './run.sh rollback {migration.Name}' first.");
+        }
 
         long rowsCompared = 0;
         var ranges = 0;
+        DateTime comparedThrough;
+        string[] fenced;
         // Counts exact, lists capped: the buckets left may still hold every row (a target still empty).
         CappedKeys missing = new(settings.ParityKeyListLimit), extra = new(settings.ParityKeyListLimit), different = new(settings.ParityKeyListLimit);
         await using (var tx = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct))
@@ -56,7 +71,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             // The planner takes the bucket expression for as many groups as there are keys and sorts
             // every row to group them; there are at most 2^bits groups, which a hash table holds.
             await connection.ExecuteAsync(new CommandDefinition("SET LOCAL enable_sort = off", transaction: tx, cancellationToken: ct));
-            var fenced = await FencedKeysAsync(connection, tx, migration, settings, ct);
+            (comparedThrough, fenced) = await FenceAsync(connection, tx, migration, settings, ct);
 
             long[]? differingBuckets = null;
             var bits = 0;
@@ -102,9 +117,9 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
             INSERT INTO parity_reports (migration, started_at, finished_at, ranges_checked, rows_compared,
                                         missing_count, extra_count, different_count, missing_keys, extra_keys,
-                                        different_keys, validation, clean)
+                                        different_keys, validation, clean, compared_through, rows_fenced)
             VALUES (@Name, @started, now(), @ranges, @rowsCompared, @missingCount, @extraCount, @differentCount,
-                    @missingKeys, @extraKeys, @differentKeys, @validation::jsonb, @clean)
+                    @missingKeys, @extraKeys, @differentKeys, @validation::jsonb, @clean, @comparedThrough, @rowsFenced)
             RETURNING id
             """, new
         {
@@ -115,6 +130,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             differentKeys = different.Keys,
             validation = JsonSerializer.Serialize(rules, JsonOptions),
             clean,
+            comparedThrough,
+            rowsFenced = (long)fenced.Length,
         }, cancellationToken: ct));
         var report = await LatestAsync(connection, migration.Name, ct);
         LogReport(migration.Name, rowsCompared, missing.Count, extra.Count, different.Count, clean, report!.DurationSeconds);
@@ -133,7 +150,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             SELECT id, migration, started_at AS StartedAt, finished_at AS FinishedAt, ranges_checked AS RangesChecked,
                    rows_compared AS RowsCompared, missing_count AS MissingCount, extra_count AS ExtraCount,
                    different_count AS DifferentCount, missing_keys AS MissingKeys, extra_keys AS ExtraKeys,
-                   different_keys AS DifferentKeys, validation::text AS Validation, clean, repair_error AS RepairError
+                   different_keys AS DifferentKeys, validation::text AS Validation, clean, repair_error AS RepairError,
+                   compared_through AS ComparedThrough, rows_fenced AS RowsFenced
               FROM parity_reports
              WHERE migration = @migration AND (CAST(@startedBefore AS timestamptz) IS NULL OR started_at < @startedBefore)
              ORDER BY id DESC LIMIT 1
@@ -142,7 +160,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             row.Id, row.Migration, DateTime.SpecifyKind(row.StartedAt, DateTimeKind.Utc), DateTime.SpecifyKind(row.FinishedAt, DateTimeKind.Utc),
             row.RangesChecked, row.RowsCompared, row.MissingCount, row.ExtraCount, row.DifferentCount,
             row.MissingKeys, row.ExtraKeys, row.DifferentKeys,
-            JsonSerializer.Deserialize<List<RuleResult>>(row.Validation, JsonOptions)!, row.Clean, row.RepairError);
+            JsonSerializer.Deserialize<List<RuleResult>>(row.Validation, JsonOptions)!, row.Clean, row.RepairError,
+            row.ComparedThrough is { } through ? DateTime.SpecifyKind(through, DateTimeKind.Utc) : null, row.RowsFenced);
     }
 
     // A class with setters: Dapper cannot match text[] columns to a record's constructor.
@@ -163,6 +182,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         public string Validation { get; set; } = "[]";
         public bool Clean { get; set; }
         public string? RepairError { get; set; }
+        public DateTime? ComparedThrough { get; set; }
+        public long RowsFenced { get; set; }
     }
 
     private enum Side
@@ -197,16 +218,23 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         return conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
     }
 
-    private static async Task<string[]> FencedKeysAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, CancellationToken ct)
+    /// <summary>
+    /// Up to when rows are compared (the snapshot's clock, less the fence), and the keys of the new
+    /// side's rows written after it, which this report leaves out.
+    /// </summary>
+    private static async Task<(DateTime Through, string[] Keys)> FenceAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
-        var fenceSeconds = settings.ParityFenceSeconds;
-        if (m.TargetChangedAt is null || fenceSeconds == 0)
+        var fenceSeconds = m.TargetChangedAt is null ? 0 : settings.ParityFenceSeconds;
+        var through = DateTime.SpecifyKind(await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition(
+            "SELECT now() - make_interval(secs => @fenceSeconds)", new { fenceSeconds }, tx, cancellationToken: ct)), DateTimeKind.Utc);
+        if (fenceSeconds == 0)
         {
-            return [];
+            return (through, []);
         }
-        return (await connection.QueryAsync<string>(new CommandDefinition(
-            $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > now() - make_interval(secs => @fenceSeconds)",
-            settings.ArgumentsWith(m, new { fenceSeconds }), tx, cancellationToken: ct))).ToArray();
+        var keys = await connection.QueryAsync<string>(new CommandDefinition(
+            $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > @through",
+            settings.ArgumentsWith(m, new { through }), tx, cancellationToken: ct));
+        return (through, keys.ToArray());
     }
 
     private readonly record struct Bucket(long Count, decimal Sum);
@@ -276,3 +304,6 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
     [LoggerMessage(Level = LogLevel.Information, Message = "Parity {Migration}: {RowsCompared} rows, {Missing} missing, {Extra} extra, {Different} different, clean={Clean}, {Seconds:0.00} s")]
     private partial void LogReport(string migration, long rowsCompared, long missing, long extra, long different, bool clean, double seconds);
 }
+
+/// <summary>Parity was asked of a migration it cannot compare (cut over); nothing was compared or recorded.</summary>
+public sealed class ParityNotApplicableException(string message) : Exception(message);

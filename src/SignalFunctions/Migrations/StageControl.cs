@@ -140,10 +140,19 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             {
                 failed.Add($"the latest parity report is not clean (run './run.sh parity {migration}', then './run.sh repair {migration}')");
             }
-            else if (backfill.LastBatchAt is { } last && report.StartedAt < DateTime.SpecifyKind(last, DateTimeKind.Utc))
+            else if (backfill.LastBatchAt is { } lastBatch)
             {
-                // A report begun before the batch may have passed its range before the batch wrote it.
-                failed.Add($"the clean parity report began before the last backfill batch (run './run.sh parity {migration}')");
+                var last = DateTime.SpecifyKind(lastBatch, DateTimeKind.Utc);
+                if (report.StartedAt < last)
+                {
+                    // A report begun before the batch may have passed its range before the batch wrote it.
+                    failed.Add($"the clean parity report began before the last backfill batch (run './run.sh parity {migration}')");
+                }
+                else if (report.ComparedThrough < last)
+                {
+                    // Begun just after it: the batch's rows were inside the fence, left out as in flight.
+                    failed.Add($"the clean parity report left the last backfill batch out, as written within its fence (Migrations__ParityFenceSeconds); run './run.sh parity {migration}' again");
+                }
             }
             if (await Views.DeclaredViews.StaleAsync(connection, MigrationCatalog.Find(migration)!, ct) is { Count: > 0 } stale)
             {

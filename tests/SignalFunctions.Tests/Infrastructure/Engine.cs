@@ -65,6 +65,19 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
                                   string.Join(", ", report.Validation.Where(r => r.Violations > 0).Select(r => $"{r.Name}={r.Violations}")));
     }
 
+    /// <summary>From dual_write to complete through every gate: backfill, then a clean parity and refreshed views before each step.</summary>
+    public async Task WalkToCompleteAsync(DataMigration m)
+    {
+        await MoveAsync(m, Stage.DualWrite);
+        await BackfillAsync(m);
+        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await AssertCleanAsync(m);
+            await RefreshViewsAsync();
+            await MoveAsync(m, stage);
+        }
+    }
+
     public Task<RepairResult> RepairAsync(DataMigration m) => Repair.RunAsync(m.Name, TimeSpan.FromMinutes(1), CancellationToken.None);
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Dapper;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;
@@ -5,7 +6,7 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
-/// <summary>The Backfill and Parity timer functions, run as the scheduler or the Functions host runs them.</summary>
+/// <summary>The Backfill, Parity and Repair timer functions, run as the scheduler or the Functions host runs them.</summary>
 public sealed class MigrationTimerTests
 {
     [Fact]
@@ -53,14 +54,7 @@ public sealed class MigrationTimerTests
         var m = SignalEventsMigration.Declaration;
         await engine.SeedLegacyEventsAsync(100);
         await using var services = TimerServices.For(db);
-        await engine.MoveAsync(m, Stage.DualWrite);
-        await engine.BackfillAsync(m);
-        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
-        {
-            await engine.AssertCleanAsync(m);
-            await engine.RefreshViewsAsync();
-            await engine.MoveAsync(m, stage);
-        }
+        await engine.WalkToCompleteAsync(m);
         await engine.Cutover.CutOverAsync(m, "test", CancellationToken.None);
         const string Reports = "SELECT count(*) FROM parity_reports WHERE migration = 'signal-events'";
         var reports = await db.ScalarAsync<long>(Reports);
@@ -69,5 +63,30 @@ public sealed class MigrationTimerTests
 
         Assert.Contains(parity.Logs, l => l.StartsWith("Parity signal-events: skipped, cut over", StringComparison.Ordinal));
         Assert.Equal(reports, await db.ScalarAsync<long>(Reports));
+    }
+
+    [Fact]
+    public async Task The_repair_timer_shares_one_budget_so_a_migration_that_spends_it_leaves_the_rest_for_the_next_run()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var (entry, eventId) = await RepairEntries.QueueNewSideEventAsync(db);
+        await using var services = TimerServices.For(db, new Dictionary<string, string?> { ["Migrations:BudgetSeconds"] = "5" });
+        // signal-events comes first; its replay waits behind this lock for longer than the whole budget.
+        await using var holder = await db.DataSource.OpenConnectionAsync();
+        await using var blocking = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("LOCK TABLE signal_events IN SHARE MODE", transaction: blocking);
+
+        var run = MigrationTimers.RepairAsync(services, CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.False(run.IsCompleted);
+        await blocking.CommitAsync();
+        var outcome = await run;
+
+        Assert.False(outcome.Failed);
+        Assert.Equal(KnownMigrations.Names.Count, outcome.Logs.Count);
+        Assert.Equal("Repair signal-events: 1 repaired, 0 failed, 0 remaining, 0 parity keys fixed", outcome.Logs[0]);
+        Assert.Equal(KnownMigrations.Names.Skip(1).Select(n => $"Repair {n}: no budget left this run"), outcome.Logs.Skip(1));
+        Assert.NotNull((await RepairEntries.ReadAsync(db, entry)).ResolvedAt);
+        Assert.Equal(1L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @eventId", new { eventId }));
     }
 }

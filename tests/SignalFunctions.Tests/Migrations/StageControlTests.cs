@@ -120,6 +120,32 @@ public sealed class StageControlTests
     }
 
     [Fact]
+    public async Task The_parity_gate_wants_the_last_batch_compared_not_left_out_inside_the_fence()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        await engine.SeedLegacyEventsAsync(200);
+        await engine.MoveAsync(M, Stage.DualWrite);
+        Assert.Equal("complete", (await engine.BackfillAsync(M)).Outcome);
+        await engine.MoveAsync(M, Stage.Shadow);
+        await engine.RefreshViewsAsync();
+        // Begun right after the backfill with an hour's fence: every copied row is "in flight".
+        var fenced = await new Engine(db, new MigrationOptions { ParityFenceSeconds = 3600 }).ParityAsync(M);
+        Assert.True(fenced.Clean);
+        Assert.Equal(0, fenced.RowsCompared);
+        Assert.Equal(200, fenced.RowsFenced);
+
+        var refused = await engine.StageAsync(M, Stage.Live);
+
+        Assert.True(refused.Refused);
+        Assert.Contains(refused.FailedGates, g => g.Contains("left the last backfill batch out, as written within its fence", StringComparison.Ordinal));
+        var compared = await engine.ParityAsync(M);
+        Assert.Equal(200, compared.RowsCompared);
+        Assert.Equal(0, compared.RowsFenced);
+        await engine.MoveAsync(M, Stage.Live);
+    }
+
+    [Fact]
     public async Task A_change_based_on_a_flag_that_moved_since_is_refused_and_writes_nothing()
     {
         await using var db = await TestDatabase.CreateAsync();
