@@ -77,10 +77,17 @@ public sealed class TestDatabase : IAsyncLifetime
     }
 
     /// <summary>
-    /// Moves every signal_events write a minute into the past, as if the backfill had run a while
-    /// ago: parity leaves rows written within its fence (a few seconds) out of the comparison.
+    /// Moves every signal_events write, and the backfill's batches, a minute into the past, as if
+    /// the backfill had run a while ago: parity leaves rows written within its fence (a few seconds)
+    /// out of the comparison, and the gate past shadow wants the last batch compared.
     /// </summary>
-    public Task AgeRecordedAsync() => ExecuteAsync("UPDATE signal_events SET recorded_at = recorded_at - interval '1 minute'");
+    public Task AgeRecordedAsync() => ExecuteAsync("""
+        UPDATE signal_events SET recorded_at = recorded_at - interval '1 minute';
+        UPDATE backfill_progress
+           SET started_at = started_at - interval '1 minute', last_batch_at = last_batch_at - interval '1 minute',
+               completed_at = completed_at - interval '1 minute'
+         WHERE migration = 'signal-events'
+        """);
 
     /// <summary>Sets a stage the way the stage verb does, through the table whose trigger notifies.</summary>
     public Task SetStageAsync(string migration, string stage, int percent = 100) => ExecuteAsync(
