@@ -269,6 +269,9 @@ public static class BrandMetricsMigration
         KeyType = "bigint",
         SourceFilter = $"s.{BrandRow}",
         NewTables = ["metric_facts", "brand_metrics", "competitor_metrics", "brand_sentiment", "competitor_sentiment"],
+        // Only the facts hold the key. A delete from the other four changes a collector result, and
+        // the rollback finds it by its image like any change; a TRUNCATE of metric_facts cascades to them.
+        DeletesRecordedOn = [new("metric_facts", "collector_result_id")],
         // The dashboard reads the new side from it (Brands/BrandDailyMetrics.cs).
         Views = [new(Brands.BrandDailyMetrics.ViewName)],
         CopyBatchSteps = FanOutSteps,
@@ -319,14 +322,17 @@ public static class BrandMetricsMigration
             CREATE VIEW {Legacy} AS {LegacyRows("true", withId: true)};
             {WriteThroughView}
             """,
-        // The collector results whose star rows differ from the backup (or exist on one side only)
-        // are rebuilt in the backup from the star rows; the rest keep their legacy rows and ids.
+        // The collector results whose star rows differ from the backup, are new, or were deleted
+        // while cut over are rebuilt in the backup from the star rows (none, for a deleted one); the
+        // rest keep their legacy rows and ids, one only the backup has included (parity and repair
+        // copy it later).
         RollbackSql = $"""
             CREATE TEMP TABLE brand_metrics_changed ON COMMIT DROP AS
             SELECT coalesce(s.collector_result_id, t.collector_result_id) AS collector_result_id
               FROM (SELECT s.collector_result_id, {SourceImage($"{Legacy}_backup")} AS image FROM {Legacy}_backup s WHERE s.{BrandRow}) s
               FULL JOIN (SELECT t.collector_result_id, {TargetImage} AS image FROM metric_facts t) t USING (collector_result_id)
-             WHERE s.image IS DISTINCT FROM t.image;
+             WHERE s.image IS DISTINCT FROM t.image
+               AND (t.collector_result_id IS NOT NULL OR {CutoverDeletes.WasDeleted(KnownMigrations.BrandMetrics, "metric_facts", "s.collector_result_id")});
             DELETE FROM {Legacy}_backup WHERE collector_result_id IN (SELECT collector_result_id FROM brand_metrics_changed);
             INSERT INTO {Legacy}_backup ({Columns})
             SELECT {Columns} FROM ({LegacyRows("mf.collector_result_id IN (SELECT collector_result_id FROM brand_metrics_changed)", withId: false)}) r;
