@@ -16,12 +16,6 @@ public sealed record ArchiveResult(string Migration, IReadOnlyList<string> Backu
 /// </summary>
 public sealed class Archive(NpgsqlDataSource dataSource, IStageFlagStore flags)
 {
-    /// <summary>
-    /// The suffix of a cut-over's trigger recording deletes on a new table (record_cutover_deletes,
-    /// schema 0014) for its rollback; with no rollback left, cleanup drops it and forgets the keys.
-    /// </summary>
-    public const string CutoverDeletesTrigger = "_cutover_deletes";
-
     public async Task<ArchiveResult> RunAsync(DataMigration m, string actor, CancellationToken ct)
     {
         var flag = (await flags.LoadAsync(ct))[m.Name];
@@ -85,13 +79,8 @@ public sealed class Archive(NpgsqlDataSource dataSource, IStageFlagStore flags)
                 "SELECT pg_total_relation_size(@archived::regclass)", new { archived }, tx, cancellationToken: ct));
             archivedNames.Add(archived);
         }
-        foreach (var table in m.TablesOf(Side.New))
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                $"DROP TRIGGER IF EXISTS {table}{CutoverDeletesTrigger} ON {table}", transaction: tx, cancellationToken: ct));
-        }
-        await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM cutover_deletes WHERE migration = @Name", m, tx, cancellationToken: ct));
+        // With no rollback left, nothing needs the deletes recorded for it, nor TRUNCATE refused.
+        await connection.ExecuteAsync(new CommandDefinition(CutoverDeletes.RemoveSql(m), transaction: tx, cancellationToken: ct));
         var archivedAs = string.Join(", ", archivedNames);
         await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO migration_archives (migration, archived_as, bytes_before, bytes_after, actor)

@@ -10,7 +10,9 @@ namespace SignalFunctions.Migrations;
 /// backup up to date from the new table, then undoes the rename exactly. Each runs in one
 /// transaction, and neither runs twice. A capture trigger goes with the cut-over (outside writers
 /// reach the new table through the view) and comes back with the rollback, in the same transaction,
-/// so no outside write falls between the two.
+/// so no outside write falls between the two. The recording of deletes from the new tables
+/// (<see cref="CutoverDeletes"/>) comes with the cut-over and goes with the rollback likewise, so
+/// the rollback sees every delete since the cut-over.
 /// </summary>
 public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
 {
@@ -31,6 +33,7 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
         }
         await ExecuteAsync(connection, tx, m.RemoveCaptureSql, ct);
         await ExecuteAsync(connection, tx, m.CutoverSql, ct);
+        await ExecuteAsync(connection, tx, CutoverDeletes.InstallSql(m), ct);
         await tx.CommitAsync(ct);
         return $"{m.Name}: {m.CutoverSummary ?? $"{m.Source} renamed to {m.Source}_backup; {m.Source} is now a view over {m.Target}."}";
     }
@@ -50,6 +53,7 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
             throw new CutoverRefusedException($"{m.Name} is not cut over; nothing to roll back.");
         }
         await ExecuteAsync(connection, tx, m.RollbackSql, ct);
+        await ExecuteAsync(connection, tx, CutoverDeletes.RemoveSql(m), ct);
         // Cut over only at complete, and never moved below it while cut over: the capture is wanted.
         await ExecuteAsync(connection, tx, m.InstallCaptureSql, ct);
         await tx.CommitAsync(ct);

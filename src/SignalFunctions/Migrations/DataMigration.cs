@@ -15,6 +15,9 @@ public sealed record CopyStep(string Name, string Sql);
 /// </summary>
 public sealed record DeclaredView(string Name, ViewKind Kind = ViewKind.MaterializedView);
 
+/// <summary>A table of the new side, and its column holding the migration's key.</summary>
+public sealed record KeyedTable(string Table, string KeyColumn);
+
 public enum ViewKind
 {
     MaterializedView,
@@ -151,8 +154,24 @@ public sealed record DataMigration
     /// <summary>The seed's view pattern: old table renamed to *_backup, a view with the old name over the target.</summary>
     public required string CutoverSql { get; init; }
 
-    /// <summary>Undoes <see cref="CutoverSql"/> exactly, first bringing the backup up to date from the target.</summary>
+    /// <summary>
+    /// Undoes <see cref="CutoverSql"/> exactly, first bringing the backup up to date from the target.
+    /// A backup row the target lacks goes only when it was deleted there while cut over
+    /// (<see cref="CutoverDeletes.WasDeleted"/>): one only the old side has stays, for parity and repair.
+    /// </summary>
     public required string RollbackSql { get; init; }
+
+    /// <summary>
+    /// The new tables <see cref="RollbackSql"/> copies back from, each with the column holding the
+    /// key: while cut over the engine records the keys deleted from them and refuses TRUNCATE on them
+    /// (<see cref="CutoverDeletes"/>). By default every one of <see cref="NewTables"/> (or
+    /// <see cref="Target"/>) under <see cref="Key"/>; empty when the rollback copies nothing back.
+    /// </summary>
+    public IReadOnlyList<KeyedTable> DeletesRecordedOn
+    {
+        get => field ?? [.. (NewTables ?? [Target]).Select(t => new KeyedTable(t, Key))];
+        init;
+    }
 
     /// <summary>
     /// Empties the new side of what the backfill and the capture put there (rows that live only on

@@ -292,6 +292,83 @@ public sealed class BrandMetricsMigrationTests
     }
 
     [Fact]
+    public async Task Rollback_keeps_a_collector_result_only_the_backup_has_and_takes_along_deletes_and_updates_made_while_cut_over()
+    {
+        await using var db = await SeededAsync(150, brands: 3);
+        var engine = new Engine(db);
+        await ToCompleteAsync(engine);
+        var ids = await ResultsAsync(db, 3);
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+
+        // Deleting the brand row through the view deletes the collector result; so does deleting its fact.
+        await db.ExecuteAsync("DELETE FROM extracted_positions WHERE collector_result_id = @id AND competitor_name IS NULL", new { id = ids[0] });
+        await db.ExecuteAsync("DELETE FROM metric_facts WHERE collector_result_id = @id", new { id = ids[1] });
+        await db.ExecuteAsync("UPDATE extracted_positions SET visibility_index = 12.34 WHERE collector_result_id = @id AND competitor_name IS NULL", new { id = ids[2] });
+        // A collector result only the old side has (nothing copied it): the rollback must not take it for a delete.
+        var stray = await db.ScalarAsync<long>("""
+            WITH result AS (
+              INSERT INTO collector_results (query_id, collector_type) SELECT query_id, 'claude' FROM extracted_positions_backup WHERE collector_result_id = @id LIMIT 1 RETURNING id)
+            INSERT INTO extracted_positions_backup (collector_result_id, brand_id, customer_id, query_id, collector_type, visibility_index, processed_at)
+            SELECT r.id, p.brand_id, p.customer_id, p.query_id, 'claude', 7.5, now()
+              FROM result r, extracted_positions_backup p WHERE p.collector_result_id = @id AND p.competitor_name IS NULL
+            RETURNING collector_result_id
+            """, new { id = ids[2] });
+        var truncate = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsync("TRUNCATE metric_facts CASCADE"));
+        Assert.Equal((Npgsql.PostgresErrorCodes.ObjectNotInPrerequisiteState, true),
+            (truncate.SqlState, truncate.MessageText.Contains("DELETE the rows instead", StringComparison.Ordinal)));
+
+        await engine.Cutover.RollBackAsync(M, CancellationToken.None);
+
+        Assert.Equal((0L, 0L, 1L), (await RowsAsync(ids[0]), await RowsAsync(ids[1]), await RowsAsync(stray)));
+        Assert.True(await db.ScalarAsync<bool>("SELECT bool_and(visibility_index = 12.34) FROM extracted_positions WHERE collector_result_id = @id", new { id = ids[2] }));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        // The scoring service owns the old table: parity finds the stray result missing, repair copies it.
+        Assert.Equal([stray.ToString()], (await engine.ParityAsync(M)).MissingKeys);
+        await engine.RepairAsync(M);
+        await engine.AssertCleanAsync(M);
+        await db.ExecuteAsync("TRUNCATE metric_facts CASCADE");
+
+        Task<long> RowsAsync(long id) => db.ScalarAsync<long>("SELECT count(*) FROM extracted_positions WHERE collector_result_id = @id", new { id });
+    }
+
+    [Fact]
+    public async Task Writes_through_the_view_keep_the_ids_of_the_rows_they_keep_the_updated_row_included()
+    {
+        await using var db = await SeededAsync(60, brands: 2);
+        var engine = new Engine(db);
+        await ToCompleteAsync(engine);
+        var id = await db.ScalarAsync<long>("SELECT collector_result_id FROM extracted_positions WHERE competitor_name IS NOT NULL GROUP BY 1 HAVING count(*) >= 2 ORDER BY 1 LIMIT 1");
+        await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+        const string Ids = "SELECT coalesce(competitor_name, '(brand)') || '=' || id FROM extracted_positions WHERE collector_result_id = @id ORDER BY 1";
+        var before = await db.QueryAsync<string>(Ids, new { id });
+        var (kept, dropped) = (await db.QueryAsync<string>("SELECT competitor_name FROM extracted_positions WHERE collector_result_id = @id AND competitor_name IS NOT NULL ORDER BY 1 LIMIT 2", new { id })) switch
+        {
+            [var a, var b] => (a, b),
+            _ => throw new InvalidOperationException("two competitor rows expected"),
+        };
+
+        var updated = await db.ScalarAsync<long>("UPDATE extracted_positions SET competitor_mentions = 99 WHERE collector_result_id = @id AND competitor_name = @kept RETURNING id", new { id, kept });
+        var brandRow = await db.ScalarAsync<long>("UPDATE extracted_positions SET visibility_index = 55.5 WHERE collector_result_id = @id AND competitor_name IS NULL RETURNING id", new { id });
+
+        Assert.Equal(before, await db.QueryAsync<string>(Ids, new { id }));
+        Assert.Contains($"{kept}={updated}", before);
+        Assert.Contains($"(brand)={brandRow}", before);
+        Assert.Equal(99, await db.ScalarAsync<int>("SELECT competitor_mentions FROM extracted_positions WHERE id = @updated", new { updated }));
+        // A deleted row takes its id along, and the same row written again gets a new one; the others keep theirs.
+        await db.ExecuteAsync("DELETE FROM extracted_positions WHERE collector_result_id = @id AND competitor_name = @dropped", new { id, dropped });
+        await db.ExecuteAsync("""
+            INSERT INTO extracted_positions (id, collector_result_id, brand_id, customer_id, query_id, collector_type, competitor_name, processed_at)
+            SELECT -1, collector_result_id, brand_id, customer_id, query_id, collector_type, @dropped, processed_at
+              FROM extracted_positions WHERE collector_result_id = @id AND competitor_name IS NULL
+            """, new { id, dropped });
+        var after = await db.QueryAsync<string>(Ids, new { id });
+        Assert.Equal(before.Where(r => !r.StartsWith(dropped + "=", StringComparison.Ordinal)), after.Where(r => !r.StartsWith(dropped + "=", StringComparison.Ordinal)));
+        Assert.DoesNotContain(after, r => before.Contains(r) && r.StartsWith(dropped + "=", StringComparison.Ordinal));
+        Assert.DoesNotContain(after, r => r == $"{dropped}=-1");
+        await engine.AssertCleanAsync(M);
+    }
+
+    [Fact]
     public async Task Cleanup_refuses_before_complete_and_before_the_cut_over_then_archives_the_old_table_without_indexes()
     {
         await using var db = await SeededAsync(150);

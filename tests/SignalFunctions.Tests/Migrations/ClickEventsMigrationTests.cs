@@ -268,12 +268,15 @@ public sealed class ClickEventsMigrationTests
         await IngestAsync(db, "old-1", (Side.New, "append_event", """{"event": "status_update", "timestamp": "2025-03-01T00:00:00.000Z", "qualified": true, "score": 55}"""));
         await IngestAsync(db, "new-at-complete", (Side.New, "init_events", "{}"));
         Assert.True((await engine.StageAsync(Clicks, Stage.Rampdown)).Refused);
+        // One table, no backup: a click deleted while cut over has no old copy to come back from.
+        await db.ExecuteAsync("DELETE FROM cuft_click_tracking WHERE click_id = 'old-2'");
 
         var restored = await engine.Cutover.RollBackAsync(Clicks, CancellationToken.None);
 
         Assert.Contains("brought up to date from the chronology", restored, StringComparison.Ordinal);
         Assert.Equal(utmRows, await db.ScalarAsync<long>("SELECT count(*) FROM cuft_click_tracking WHERE utm_source IS NOT NULL AND platform IS NOT NULL"));
         Assert.Equal((true, 55), (await db.QueryAsync<(bool, int)>("SELECT qualified, score FROM cuft_click_tracking WHERE click_id = 'old-1'")).Single());
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cuft_click_tracking WHERE click_id = 'old-2'"));
         await engine.MoveAsync(Clicks, Stage.Rampdown);
         await engine.AssertCleanAsync(Clicks);
         await engine.MoveAsync(Clicks, Stage.Off);

@@ -26,6 +26,9 @@ public sealed class ContentQueueMigrationTests
 
     private const string Triggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%_capture_%'";
 
+    /// <summary>What the engine installs on the new tables while cut over: record deletes and rekeys, refuse TRUNCATE.</summary>
+    private const string CutoverTriggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%\\_cutover\\_%'";
+
     [Fact]
     public async Task Backfill_copies_all_three_tables_and_differences_in_any_are_found_and_repaired_from_the_legacy_side()
     {
@@ -229,6 +232,8 @@ public sealed class ContentQueueMigrationTests
         // A row only the old side has while cut over (nothing copied it): the rollback keeps it.
         var stray = Guid.NewGuid();
         await db.ExecuteAsync("INSERT INTO outcomes_backup (decision_id, tweet_id, likes) VALUES (@stray, 'stray', 1)", new { stray });
+        var truncate = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsync("TRUNCATE engagement_metrics"));
+        Assert.Equal("engagement_metrics cannot be truncated while content-queue is cut over", truncate.MessageText.Split(" (")[0]);
 
         await engine.Cutover.RollBackAsync(M, CancellationToken.None);
 
@@ -239,6 +244,7 @@ public sealed class ContentQueueMigrationTests
         Assert.Equal([stray.ToString()], (await engine.ParityAsync(M)).MissingKeys);
         Assert.Equal(1, (await engine.RepairAsync(M)).KeysFixed);
         await engine.AssertCleanAsync(M);
+        await db.ExecuteAsync("TRUNCATE engagement_metrics");
     }
 
     [Fact]
@@ -265,6 +271,7 @@ public sealed class ContentQueueMigrationTests
         await engine.AssertCleanAsync(M);
         await engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
         var rows = await db.ScalarAsync<string>("SELECT (SELECT count(*) FROM content_metadata) || '/' || (SELECT count(*) FROM posted_decisions) || '/' || (SELECT count(*) FROM outcomes)");
+        Assert.Equal(9L, await db.ScalarAsync<long>(CutoverTriggers));
 
         var done = await archive.RunAsync(M, "test", CancellationToken.None);
 
@@ -273,9 +280,10 @@ public sealed class ContentQueueMigrationTests
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_index WHERE indrelid::regclass::text IN ('content_metadata_archived', 'posted_decisions_archived', 'outcomes_archived')"));
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_backup'"));
         Assert.Equal("v,v,v", await db.ScalarAsync<string>("SELECT string_agg(relkind::text, ',') FROM pg_class WHERE relname IN ('content_metadata', 'posted_decisions', 'outcomes')"));
-        // No rollback is left to record deletes for.
-        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%cutover_deletes'"));
+        // No rollback is left to record deletes for, nor to refuse TRUNCATE for.
+        Assert.Equal(0L, await db.ScalarAsync<long>(CutoverTriggers));
         await db.ExecuteAsync("DELETE FROM outcomes WHERE decision_id = (SELECT min(decision_id::text)::uuid FROM engagement_metrics)");
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        await db.ExecuteAsync("TRUNCATE engagement_metrics");
     }
 }

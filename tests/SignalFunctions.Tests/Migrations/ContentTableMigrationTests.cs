@@ -341,6 +341,49 @@ public sealed class ContentTableMigrationTests
 
     [Theory]
     [MemberData(nameof(Cases))]
+    public async Task Rollback_keeps_rows_only_the_backup_has_and_takes_along_deletes_rekeys_and_updates_made_while_cut_over(ContentTableCase c)
+    {
+        var (db, engine, m) = await BackfilledAsync(c, 200);
+        await using var _ = db;
+        foreach (var stage in new[] { Stage.Shadow, Stage.Live, Stage.Rampdown, Stage.Complete })
+        {
+            await engine.AssertCleanAsync(m);
+            await engine.MoveAsync(m, stage);
+        }
+        var ids = await db.QueryAsync<Guid>($"SELECT id FROM {m.Source} ORDER BY id LIMIT 4");
+        await engine.Cutover.CutOverAsync(m, "test", CancellationToken.None);
+
+        // Through the view, and in the new table directly.
+        await db.ExecuteAsync($"DELETE FROM {m.Source} WHERE id = @id", new { id = ids[0] });
+        await db.ExecuteAsync($"DELETE FROM {m.Target} WHERE id = @id", new { id = ids[1] });
+        var rekeyed = await db.ScalarAsync<Guid>($"UPDATE {m.Source} SET id = gen_random_uuid() WHERE id = @id RETURNING id", new { id = ids[2] });
+        await db.ExecuteAsync(c.Update, new { id = ids[3] });
+        var updated = (await ImagesAsync(db, m, ids[3])).Target;
+        // A row only the old side has (nothing copied it): the rollback must not take it for a delete.
+        var stray = await db.ScalarAsync<Guid>(c.Insert.Replace($"INSERT INTO {m.Source} ", $"INSERT INTO {m.Source}_backup ", StringComparison.Ordinal));
+        var truncate = await Assert.ThrowsAsync<PostgresException>(() => db.ExecuteAsync($"TRUNCATE {m.Target}"));
+        Assert.Equal(PostgresErrorCodes.ObjectNotInPrerequisiteState, truncate.SqlState);
+        Assert.Contains("DELETE the rows instead, or roll back first", truncate.MessageText, StringComparison.Ordinal);
+
+        await engine.Cutover.RollBackAsync(m, CancellationToken.None);
+
+        Assert.Equal((0L, 0L, 0L, 1L, 1L), (await SourceRowsAsync(ids[0]), await SourceRowsAsync(ids[1]), await SourceRowsAsync(ids[2]),
+            await SourceRowsAsync(rekeyed), await SourceRowsAsync(stray)));
+        Assert.Equal(updated, (await ImagesAsync(db, m, ids[3])).Source);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        Assert.Equal(0L, await db.ScalarAsync<long>(@"SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%\_cutover\_%'"));
+        // Outside writers own the old table: parity finds the stray row missing, repair copies it.
+        Assert.Equal([stray.ToString()], (await engine.ParityAsync(m)).MissingKeys);
+        await engine.RepairAsync(m);
+        await engine.AssertCleanAsync(m);
+        await db.ExecuteAsync($"TRUNCATE {m.Target}");
+        Assert.Equal(0L, await TargetRowsAsync(db, m));
+
+        Task<long> SourceRowsAsync(Guid id) => db.ScalarAsync<long>($"SELECT count(*) FROM {m.Source} WHERE id = @id", new { id });
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
     public async Task A_backfill_interrupted_again_and_again_resumes_from_its_checkpoint_and_ends_clean(ContentTableCase c)
     {
         var (db, engine, m) = await SeededAsync(c, 12_000, new MigrationOptions { ParityFenceSeconds = 0, MinBatchSize = 150, MaxBatchSize = 150 });

@@ -39,5 +39,14 @@ public sealed class MigrationCatalogTests
             await db.ExecuteAsync(sql);
         }
         Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM pg_trigger WHERE tgrelid = '{m.Source}'::regclass AND NOT tgisinternal"));
+        // The cut-over's recording of deletes: every declared table and key column exists (CREATE TRIGGER … UPDATE OF checks both).
+        const string CutoverTriggers = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%\\_cutover\\_%'";
+        if (CutoverDeletes.InstallSql(m) is { } install)
+        {
+            await db.ExecuteAsync(install);
+        }
+        Assert.Equal(3L * m.DeletesRecordedOn.Count, await db.ScalarAsync<long>(CutoverTriggers));
+        await db.ExecuteAsync(CutoverDeletes.RemoveSql(m));
+        Assert.Equal(0L, await db.ScalarAsync<long>(CutoverTriggers));
     }
 }

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
@@ -137,6 +138,43 @@ public sealed class SignalEventsLifecycleTests
         Assert.False(await db.ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'blog_attribution_events_backup')"));
         Assert.Equal(0, (await Ops(db, "stage", "signal-events", "rampdown")).Exit);
         Assert.Equal(0, (await Ops(db, "parity", "signal-events")).Exit);
+    }
+
+    [Fact]
+    public async Task Rollback_keeps_rows_only_the_backup_has_and_takes_along_deletes_rekeys_and_updates_made_while_cut_over()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        var m = SignalEventsMigration.Declaration;
+        await engine.SeedLegacyEventsAsync(100);
+        await engine.BackfillAsync(m);
+        await db.SetStageAsync(m.Name, "complete");
+        var ids = await db.QueryAsync<Guid>("SELECT id FROM blog_attribution_events ORDER BY id LIMIT 4");
+        await engine.Cutover.CutOverAsync(m, "test", CancellationToken.None);
+
+        // Through the view, and in the new table directly (as ingest or an operator would).
+        await db.ExecuteAsync("DELETE FROM blog_attribution_events WHERE id = @id", new { id = ids[0] });
+        await db.ExecuteAsync("DELETE FROM signal_events WHERE id = @id", new { id = ids[1] });
+        var rekeyed = await db.ScalarAsync<Guid>("UPDATE blog_attribution_events SET id = gen_random_uuid() WHERE id = @id RETURNING id", new { id = ids[2] });
+        await db.ExecuteAsync("UPDATE blog_attribution_events SET event_type = 'refer', target_type = 'referral' WHERE id = @id", new { id = ids[3] });
+        // A row only the old side has (nothing copied it): the rollback must not take it for a delete.
+        var stray = Guid.NewGuid();
+        await db.ExecuteAsync("""
+            INSERT INTO blog_attribution_events_backup (id, blog_article_id, target_type, target_id, event_type, source_component)
+            VALUES (@stray, gen_random_uuid(), 'tutor', gen_random_uuid(), 'save', 'tutor_embed')
+            """, new { stray });
+        var truncate = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecuteAsync("TRUNCATE signal_events"));
+        Assert.Equal(Npgsql.PostgresErrorCodes.ObjectNotInPrerequisiteState, truncate.SqlState);
+        Assert.Contains("signal_events cannot be truncated while signal-events is cut over", truncate.MessageText, StringComparison.Ordinal);
+
+        await engine.Cutover.RollBackAsync(m, CancellationToken.None);
+
+        Assert.Equal((0L, 0L, 0L, 1L, 1L), (await RowsAsync(ids[0]), await RowsAsync(ids[1]), await RowsAsync(ids[2]), await RowsAsync(rekeyed), await RowsAsync(stray)));
+        Assert.Equal("refer/referral", await db.ScalarAsync<string>("SELECT event_type || '/' || target_type FROM blog_attribution_events WHERE id = @id", new { id = ids[3] }));
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutover_deletes"));
+        await db.ExecuteAsync("TRUNCATE signal_events");
+
+        Task<long> RowsAsync(Guid id) => db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events WHERE id = @id", new { id });
     }
 
     [Fact]

@@ -38,62 +38,74 @@ public static class BrandMetricsMigration
     /// The fan-out of the brand rows in the relation <c>batch</c>: one INSERT per table, their
     /// competitor rows read from <paramref name="legacy"/> (a relation of extracted_positions rows).
     /// Collector results that already have a fact are skipped whole (ON CONFLICT on metric_facts),
-    /// so the copy is idempotent and never mixes old and new children.
+    /// so the copy is idempotent and never mixes old and new children. With
+    /// <paramref name="viewIds"/> the rows are the cut-over view's, whose ids are the star rows'
+    /// (<see cref="LegacyRows"/>): the fact and competitor_metrics rows are rebuilt under them, so a
+    /// write through the view leaves every row's id as it was; a row without one gets a new id.
     /// </summary>
-    private static CopyStep[] FanOut(string legacy) =>
-    [
-        new("facts", """
-            INSERT INTO metric_facts (collector_result_id, brand_id, customer_id, query_id, collector_type, topic, processed_at, created_at)
-            SELECT b.collector_result_id, b.brand_id, b.customer_id, b.query_id, b.collector_type, b.topic, b.processed_at, b.created_at
-              FROM batch b
-            ON CONFLICT (collector_result_id) DO NOTHING
-            RETURNING id, collector_result_id
-            """),
-        new("brand_rows", """
-            INSERT INTO brand_metrics (metric_fact_id, visibility_index, share_of_answers, has_brand_presence, brand_first_position,
-                                       brand_positions, total_brand_mentions, total_word_count)
-            SELECT f.id, b.visibility_index, b.share_of_answers_brand, b.has_brand_presence, b.brand_first_position,
-                   b.brand_positions, b.total_brand_mentions, b.total_word_count
-              FROM facts f JOIN batch b USING (collector_result_id)
-            """),
-        new("brand_sentiment_rows", $"""
-            INSERT INTO brand_sentiment (metric_fact_id, sentiment_label, sentiment_score, positive_sentences, negative_sentences)
-            SELECT f.id, b.sentiment_label, b.sentiment_score,
-                   coalesce(b.sentiment_positive_sentences, '[]'), coalesce(b.sentiment_negative_sentences, '[]')
-              FROM facts f JOIN batch b USING (collector_result_id)
-             WHERE {HasSentiment("b.sentiment_label", "b.sentiment_score")}
-            """),
-        new("competitors", $"""
-            SELECT f.id AS metric_fact_id, bc.id AS competitor_id, e.*
-              FROM facts f
-              JOIN {legacy} e ON e.collector_result_id = f.collector_result_id AND e.competitor_name IS NOT NULL
-              JOIN brand_competitors bc ON bc.brand_id = e.brand_id AND bc.competitor_name = e.competitor_name
-            """),
-        new("competitor_rows", """
-            INSERT INTO competitor_metrics (metric_fact_id, competitor_id, visibility_index, share_of_answers, competitor_positions, competitor_mentions)
-            SELECT c.metric_fact_id, c.competitor_id, c.visibility_index_competitor, c.share_of_answers_competitor,
-                   c.competitor_positions, c.competitor_mentions
-              FROM competitors c
-            """),
-        new("competitor_sentiment_rows", $"""
-            INSERT INTO competitor_sentiment (metric_fact_id, competitor_id, sentiment_label, sentiment_score, positive_sentences, negative_sentences)
-            SELECT c.metric_fact_id, c.competitor_id, c.sentiment_label_competitor, c.sentiment_score_competitor,
-                   coalesce(c.sentiment_positive_sentences_competitor, '[]'), coalesce(c.sentiment_negative_sentences_competitor, '[]')
-              FROM competitors c
-             WHERE {HasSentiment("c.sentiment_label_competitor", "c.sentiment_score_competitor")}
-            """),
-    ];
+    private static CopyStep[] FanOut(string legacy, bool viewIds = false)
+    {
+        var (factId, factIdValue) = ViewId(viewIds, "metric_facts", "CASE WHEN b.id > 0 THEN b.id END");
+        var (competitorId, competitorIdValue) = ViewId(viewIds, "competitor_metrics", "CASE WHEN c.id < 0 THEN -c.id END");
+        return
+        [
+            new("facts", $"""
+                INSERT INTO metric_facts ({factId}collector_result_id, brand_id, customer_id, query_id, collector_type, topic, processed_at, created_at)
+                SELECT {factIdValue}b.collector_result_id, b.brand_id, b.customer_id, b.query_id, b.collector_type, b.topic, b.processed_at, b.created_at
+                  FROM batch b
+                ON CONFLICT (collector_result_id) DO NOTHING
+                RETURNING id, collector_result_id
+                """),
+            new("brand_rows", """
+                INSERT INTO brand_metrics (metric_fact_id, visibility_index, share_of_answers, has_brand_presence, brand_first_position,
+                                           brand_positions, total_brand_mentions, total_word_count)
+                SELECT f.id, b.visibility_index, b.share_of_answers_brand, b.has_brand_presence, b.brand_first_position,
+                       b.brand_positions, b.total_brand_mentions, b.total_word_count
+                  FROM facts f JOIN batch b USING (collector_result_id)
+                """),
+            new("brand_sentiment_rows", $"""
+                INSERT INTO brand_sentiment (metric_fact_id, sentiment_label, sentiment_score, positive_sentences, negative_sentences)
+                SELECT f.id, b.sentiment_label, b.sentiment_score,
+                       coalesce(b.sentiment_positive_sentences, '[]'), coalesce(b.sentiment_negative_sentences, '[]')
+                  FROM facts f JOIN batch b USING (collector_result_id)
+                 WHERE {HasSentiment("b.sentiment_label", "b.sentiment_score")}
+                """),
+            new("competitors", $"""
+                SELECT f.id AS metric_fact_id, bc.id AS competitor_id, e.*
+                  FROM facts f
+                  JOIN {legacy} e ON e.collector_result_id = f.collector_result_id AND e.competitor_name IS NOT NULL
+                  JOIN brand_competitors bc ON bc.brand_id = e.brand_id AND bc.competitor_name = e.competitor_name
+                """),
+            new("competitor_rows", $"""
+                INSERT INTO competitor_metrics ({competitorId}metric_fact_id, competitor_id, visibility_index, share_of_answers, competitor_positions, competitor_mentions)
+                SELECT {competitorIdValue}c.metric_fact_id, c.competitor_id, c.visibility_index_competitor, c.share_of_answers_competitor,
+                       c.competitor_positions, c.competitor_mentions
+                  FROM competitors c
+                """),
+            new("competitor_sentiment_rows", $"""
+                INSERT INTO competitor_sentiment (metric_fact_id, competitor_id, sentiment_label, sentiment_score, positive_sentences, negative_sentences)
+                SELECT c.metric_fact_id, c.competitor_id, c.sentiment_label_competitor, c.sentiment_score_competitor,
+                       coalesce(c.sentiment_positive_sentences_competitor, '[]'), coalesce(c.sentiment_negative_sentences_competitor, '[]')
+                  FROM competitors c
+                 WHERE {HasSentiment("c.sentiment_label_competitor", "c.sentiment_score_competitor")}
+                """),
+        ];
+    }
+
+    /// <summary>The id column and value of a rebuilt row of <paramref name="table"/>: <paramref name="kept"/> where not null, else the next of its sequence.</summary>
+    private static (string Column, string Value) ViewId(bool viewIds, string table, string kept) =>
+        viewIds ? ("id, ", $"coalesce({kept}, nextval(pg_get_serial_sequence('{table}', 'id'))), ") : ("", "");
 
     private static readonly CopyStep[] FanOutSteps = FanOut(Legacy);
 
     /// <summary>
     /// The star rows of the collector results in <paramref name="keys"/> (a bigint[]) rebuilt from
     /// the rows of <paramref name="legacy"/>, in two statements returning nothing (the capture
-    /// trigger and, after the cut-over, the view's write trigger run them too).
+    /// trigger and, after the cut-over, the view's write trigger run them too, with the view's ids).
     /// </summary>
-    private static string TargetFromSource(string keys, string legacy = Legacy)
+    private static string TargetFromSource(string keys, string legacy = Legacy, bool viewIds = false)
     {
-        var steps = FanOut(legacy);
+        var steps = FanOut(legacy, viewIds);
         return $"""
             DELETE FROM metric_facts WHERE collector_result_id = ANY({keys});
             WITH batch AS (SELECT s.* FROM {legacy} s WHERE s.collector_result_id = ANY({keys}) AND s.{BrandRow}),
@@ -113,9 +125,10 @@ public static class BrandMetricsMigration
     /// Brand numbers come from the brand row (competitor rows only repeat them), and deleting the
     /// brand row deletes its collector result, as metric_facts' ON DELETE CASCADE does. Ids of the
     /// view's rows are the fact's (brand row) and the negated competitor_metrics id; RETURNING gives
-    /// them. They are not the legacy ids, and the rebuild gives a collector result new ones each
-    /// time one of its rows is written: writers must find rows by (collector_result_id,
-    /// competitor_name), the monolith's unique key, not by id.
+    /// them. They are not the legacy ids, but they hold: the rebuild keeps the id of every row it
+    /// keeps, the updated one included (an UPDATE cannot set it: the id says which star row it is,
+    /// so a row turned from brand to competitor row or back gets a new one), and an inserted row
+    /// gets a new one whatever the writer gave.
     /// </summary>
     private static readonly string WriteThroughView = $"""
         CREATE FUNCTION {Legacy}_write() RETURNS trigger LANGUAGE plpgsql AS $fn$
@@ -130,6 +143,7 @@ public static class BrandMetricsMigration
           END IF;
           IF TG_OP <> 'DELETE' THEN
             keys := keys || NEW.collector_result_id;
+            NEW.id := CASE WHEN TG_OP = 'UPDATE' THEN OLD.id END;
           END IF;
           -- The collector results' rows as they stand, less the one being changed.
           SELECT coalesce(array_agg(v), ARRAY[]::{Legacy}[]) INTO wanted FROM {Legacy} v
@@ -153,7 +167,7 @@ public static class BrandMetricsMigration
             END IF;
             wanted := wanted || NEW;
           END IF;
-        {TargetFromSource("keys", "unnest(wanted)")};
+        {TargetFromSource("keys", "unnest(wanted)", viewIds: true)};
           IF TG_OP = 'DELETE' THEN
             RETURN OLD;
           END IF;
@@ -269,6 +283,9 @@ public static class BrandMetricsMigration
         KeyType = "bigint",
         SourceFilter = $"s.{BrandRow}",
         NewTables = ["metric_facts", "brand_metrics", "competitor_metrics", "brand_sentiment", "competitor_sentiment"],
+        // Only the facts hold the key. A delete from the other four changes a collector result, and
+        // the rollback finds it by its image like any change; a TRUNCATE of metric_facts cascades to them.
+        DeletesRecordedOn = [new("metric_facts", "collector_result_id")],
         // The dashboard reads the new side from it (Brands/BrandDailyMetrics.cs).
         Views = [new(Brands.BrandDailyMetrics.ViewName)],
         CopyBatchSteps = FanOutSteps,
@@ -319,14 +336,17 @@ public static class BrandMetricsMigration
             CREATE VIEW {Legacy} AS {LegacyRows("true", withId: true)};
             {WriteThroughView}
             """,
-        // The collector results whose star rows differ from the backup (or exist on one side only)
-        // are rebuilt in the backup from the star rows; the rest keep their legacy rows and ids.
+        // The collector results whose star rows differ from the backup, are new, or were deleted
+        // while cut over are rebuilt in the backup from the star rows (none, for a deleted one); the
+        // rest keep their legacy rows and ids, one only the backup has included (parity and repair
+        // copy it later).
         RollbackSql = $"""
             CREATE TEMP TABLE brand_metrics_changed ON COMMIT DROP AS
             SELECT coalesce(s.collector_result_id, t.collector_result_id) AS collector_result_id
               FROM (SELECT s.collector_result_id, {SourceImage($"{Legacy}_backup")} AS image FROM {Legacy}_backup s WHERE s.{BrandRow}) s
               FULL JOIN (SELECT t.collector_result_id, {TargetImage} AS image FROM metric_facts t) t USING (collector_result_id)
-             WHERE s.image IS DISTINCT FROM t.image;
+             WHERE s.image IS DISTINCT FROM t.image
+               AND (t.collector_result_id IS NOT NULL OR {CutoverDeletes.WasDeleted(KnownMigrations.BrandMetrics, "metric_facts", "s.collector_result_id")});
             DELETE FROM {Legacy}_backup WHERE collector_result_id IN (SELECT collector_result_id FROM brand_metrics_changed);
             INSERT INTO {Legacy}_backup ({Columns})
             SELECT {Columns} FROM ({LegacyRows("mf.collector_result_id IN (SELECT collector_result_id FROM brand_metrics_changed)", withId: false)}) r;

@@ -171,6 +171,9 @@ public static class ClickEventsMigration
             ALTER TABLE {Table} RENAME COLUMN utm_source_backup TO utm_source;
             ALTER TABLE {Table} RENAME COLUMN platform_backup TO platform
             """,
+        // No backup table: a click deleted while cut over is gone from the one table, and the
+        // rollback brings nothing back.
+        DeletesRecordedOn = [],
         CutoverSummary = $"{Table}.utm_source and .platform renamed to *_backup (the plan's phase 5 drop, reversibly).",
         RollbackSummary = $"{Table}.utm_source and .platform restored; qualified and score brought up to date from the chronology.",
     };

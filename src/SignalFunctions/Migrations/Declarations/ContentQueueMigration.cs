@@ -66,33 +66,25 @@ public static class ContentQueueMigration
           {string.Join("\n  UNION ", Tables.Select(t => $"(SELECT decision_id FROM {t.Legacy} EXCEPT SELECT decision_id FROM {t.New})"))}))
         """;
 
-    /// <summary>Named so that cleanup finds it on every new table (<see cref="Archive"/>).</summary>
-    private static string RecordDeletes(Table t) => $"""
-        CREATE TRIGGER {t.New}{Archive.CutoverDeletesTrigger} AFTER DELETE ON {t.New} REFERENCING OLD TABLE AS gone
-          FOR EACH STATEMENT EXECUTE FUNCTION record_cutover_deletes('{KnownMigrations.ContentQueue}', 'decision_id')
-        """;
-
     private static string Views => CopyLegacyOnlyRows + ";\n" + string.Join(";\n", Tables.Select(t => $"""
         ALTER TABLE {t.Legacy} RENAME TO {t.Legacy}_backup;
-        CREATE VIEW {t.Legacy} AS SELECT {string.Join(", ", t.Columns.Select(c => c.Legacy == c.New ? c.New : $"{c.New} AS {c.Legacy}"))} FROM {t.New};
-        {RecordDeletes(t)}
+        CREATE VIEW {t.Legacy} AS SELECT {string.Join(", ", t.Columns.Select(c => c.Legacy == c.New ? c.New : $"{c.New} AS {c.Legacy}"))} FROM {t.New}
         """));
 
     // The backup is brought up to date from the new table first (what was written through the
     // views), then the view goes and the table gets its name back. A backup row the new table
-    // lacks is deleted only when it was deleted there since the cut-over (recorded): one only the
-    // legacy side ever had stays, and parity and repair copy it again.
+    // lacks is deleted only when it was deleted there since the cut-over (the engine records it):
+    // one only the legacy side ever had stays, and parity and repair copy it again.
     private static string Rollback => string.Join(";\n", Tables.Select(t => $"""
-        DELETE FROM {t.Legacy}_backup s USING cutover_deletes d
-         WHERE d.migration = '{KnownMigrations.ContentQueue}' AND d.table_name = '{t.New}' AND d.key = s.decision_id::text
+        DELETE FROM {t.Legacy}_backup s
+         WHERE {CutoverDeletes.WasDeleted(KnownMigrations.ContentQueue, t.New, "s.decision_id")}
            AND NOT EXISTS (SELECT 1 FROM {t.New} t WHERE t.decision_id = s.decision_id);
         INSERT INTO {t.Legacy}_backup ({string.Join(", ", t.Columns.Select(c => c.Legacy))})
         SELECT {string.Join(", ", t.Columns.Select(c => $"t.{c.New}"))} FROM {t.New} t
         ON CONFLICT (decision_id) DO UPDATE SET {string.Join(", ", t.Columns.Skip(1).Select(c => $"{c.Legacy} = EXCLUDED.{c.Legacy}"))};
-        DROP TRIGGER {t.New}{Archive.CutoverDeletesTrigger} ON {t.New};
         DROP VIEW {t.Legacy};
         ALTER TABLE {t.Legacy}_backup RENAME TO {t.Legacy}
-        """)) + $";\nDELETE FROM cutover_deletes WHERE migration = '{KnownMigrations.ContentQueue}'";
+        """));
 
     private static readonly (string Install, string Remove) Capture = CaptureTrigger.Build(
         KnownMigrations.ContentQueue, "content_queue_capture",

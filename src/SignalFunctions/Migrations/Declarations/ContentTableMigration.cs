@@ -87,11 +87,16 @@ internal static class ContentTableMigration
                 ALTER TABLE {source} RENAME TO {source}_backup;
                 CREATE VIEW {source} AS SELECT {asSource} FROM {target} t WHERE {HasLegacyHome}
                 """,
-            // Rows that differ or are gone leave the backup first, so no natural key is held twice
-            // when the target's version comes back; the result equals the view row for row.
+            // Rows the view shows otherwise, or that were deleted from the target while cut over,
+            // leave the backup first, so no natural key is held twice when the target's version comes
+            // back; so does a row holding the natural key of another id the view shows (the side
+            // copied from wins, as in every copy here). Rows only the backup has stay, for parity and
+            // repair; the rest equals the view row for row.
             RollbackSql = $"""
                 DELETE FROM {source}_backup s
-                 WHERE NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id AND {HasLegacyHome} AND {targetImage} = {sourceImage});
+                 WHERE EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id AND {HasLegacyHome} AND {targetImage} <> {sourceImage})
+                    OR ({CutoverDeletes.WasDeleted(name, target, "s.id")} AND NOT EXISTS (SELECT 1 FROM {target} t WHERE t.id = s.id AND {HasLegacyHome}));
+                DELETE FROM {source}_backup s USING {target} t WHERE {HasLegacyHome} AND {sourceClash};
                 INSERT INTO {source}_backup ({legacyColumns})
                 SELECT {asSource} FROM {target} t
                  WHERE {HasLegacyHome} AND NOT EXISTS (SELECT 1 FROM {source}_backup s WHERE s.id = t.id);

@@ -101,6 +101,8 @@ public static class IntelligenceEventsMigration
         RemoveCaptureSql = Capture.Remove,
         CutoverSql = "SELECT 1",
         RollbackSql = "SELECT 1",
+        // The old tables stay in use and the rollback copies nothing back.
+        DeletesRecordedOn = [],
         CutoverSummary = "capture removed; the legacy tables stay as they are (the plan keeps them), Phase 5 writes intelligence_events, prompt_performance and campaigns.prompt itself.",
         RollbackSummary = "capture reinstalled: Phase 4.5 writes are derived again; run parity and repair to re-derive what changed meanwhile.",
         ResetSql = $"""

@@ -56,6 +56,8 @@ public static class KpiHistoryMigration
         RemoveCaptureSql = Capture.Remove,
         CutoverSql = "SELECT 1",
         RollbackSql = "SELECT 1",
+        // The old table stays in use and the rollback copies nothing back.
+        DeletesRecordedOn = [],
         CutoverSummary = "capture removed; kpi_snapshots stays as it is (the plan keeps it), Phase 5 writes kpi_history itself.",
         RollbackSummary = "capture reinstalled: Phase 4.5 snapshots are copied again; run parity and repair to copy what changed meanwhile.",
         ResetSql = $"DELETE FROM kpi_history t WHERE {Copied}",

@@ -1,4 +1,5 @@
 using SignalFunctions.Ingest;
+using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations.Declarations;
 
@@ -54,7 +55,7 @@ public static class SignalEventsMigration
 
     public static readonly DataMigration Declaration = new()
     {
-        Name = "signal-events",
+        Name = KnownMigrations.SignalEvents,
         Source = "blog_attribution_events",
         Target = "signal_events",
         Key = "id",
@@ -97,7 +98,12 @@ public static class SignalEventsMigration
             CREATE VIEW blog_attribution_events AS
               SELECT {AsSource} FROM signal_events t WHERE {HasLegacyHome};
             """,
+        // Rows deleted from signal_events while cut over (through the view or not) leave the backup;
+        // rows only the backup has stay, for parity and repair.
         RollbackSql = $"""
+            DELETE FROM blog_attribution_events_backup s
+             WHERE {CutoverDeletes.WasDeleted(KnownMigrations.SignalEvents, "signal_events", "s.id")}
+               AND NOT EXISTS (SELECT 1 FROM signal_events t WHERE t.id = s.id AND {HasLegacyHome});
             INSERT INTO blog_attribution_events_backup ({LegacyColumns})
             SELECT {AsSource} FROM signal_events t WHERE {HasLegacyHome}
             {UpdateSource};
