@@ -166,6 +166,22 @@ public sealed class ContractClientTests : IAsyncLifetime
         Assert.Equal("signature", Server.Requests.Single().AuthFailure);
     }
 
+    /// <summary>What lets the end-to-end tests count each app instance's requests: every access key signs for itself.</summary>
+    [Fact]
+    public async Task Each_access_key_signs_with_its_own_secret_and_is_recorded_by_id()
+    {
+        var second = Server.ConnectionStringFor("second");
+        var stolenId = $"Endpoint={Server.Endpoint};Id=second;Secret={Convert.ToBase64String(ContractServer.Secret)}";
+
+        await ClientCases.Client(Store).GetAsync("tests/keys");
+        await ClientCases.Client(second).GetAsync("tests/keys");
+        var refused = await Assert.ThrowsAsync<AppConfigurationException>(() => ClientCases.Client(stolenId).GetAsync("tests/keys"));
+
+        Assert.Equal(401, refused.Status);
+        Assert.Equal([(ContractServer.Id, null), ("second", null), (null, "signature")],
+            Server.Requests.Select(r => (r.Credential, r.AuthFailure)));
+    }
+
     [Fact]
     public async Task A_date_more_than_15_minutes_off_is_refused()
     {
