@@ -314,6 +314,25 @@ public sealed class ContractClientTests : IAsyncLifetime
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 
+    /// <summary>
+    /// The caller gives up during the retries of a stalled store (the refresh loop's read timeout):
+    /// it hears an OperationCanceledException, not Azure.Core's AggregateException of the attempts,
+    /// which the refresh loop took for a bug and died of.
+    /// </summary>
+    [Fact]
+    public async Task A_call_the_caller_cancels_while_the_store_stalls_ends_as_cancelled()
+    {
+        Server.Stall(10, TimeSpan.FromSeconds(20));
+        var client = Retrying(maxRetries: 3, delayMs: 10, options => options.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(300));
+        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        var clock = Stopwatch.StartNew();
+
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync("tests/stalled", ct: caller.Token));
+
+        Assert.Equal(caller.Token, cancelled.CancellationToken);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
     [Fact]
     public async Task A_body_that_is_not_json_is_an_error_not_a_value()
     {
