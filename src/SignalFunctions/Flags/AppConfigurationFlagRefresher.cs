@@ -79,8 +79,14 @@ public sealed partial class AppConfigurationFlagRefresher(
             {
                 return;
             }
-            catch (Exception ex) when (IsReadFailure(ex, stoppingToken))
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever the failure, the loop goes on: a loop that died would leave this instance
+                // on its snapshot for good, with nothing in /api/health to say so.
+                if (!IsReadFailure(ex, stoppingToken))
+                {
+                    LogUnexpected(ex);
+                }
                 failures++;
                 serverWait = (ex as AppConfigurationException)?.RetryAfter;
                 var error = Describe(ex);
@@ -173,11 +179,15 @@ public sealed partial class AppConfigurationFlagRefresher(
     {
         OperationCanceledException => $"App Configuration did not answer within {ReadTimeout.TotalSeconds:0} s.",
         AppConfigurationException { Status: 429 or 503 } => $"App Configuration is throttling: {ex.Message}",
-        _ => $"App Configuration read failed: {ex.Message}",
+        AppConfigurationException or FeatureFlagFormatException or System.Text.Json.JsonException => $"App Configuration read failed: {ex.Message}",
+        _ => $"Flag refresh failed ({ex.GetType().Name}: {ex.Message}).",
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Flag refresh failed ({Error}); keeping the current snapshot, next try in {RetrySeconds:0.0}s")]
     private partial void LogRefreshFailed(string error, double retrySeconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Flag refresh failed unexpectedly; keeping the current snapshot and retrying with backoff")]
+    private partial void LogUnexpected(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not save the last-known-good flags ({Error}); serving them all the same")]
     private partial void LogSaveFailed(string error);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapper;
 using Npgsql;
 using SignalFunctions.Database;
@@ -12,11 +13,20 @@ namespace SignalFunctions.Flags;
 /// refreshes within milliseconds. The event's Sync-Tokens travel along, so each read sees the very
 /// change the event announced, even on a replica that has not caught up yet.
 /// </summary>
-public sealed partial class FlagRefreshTrigger(AppConfigurationClient client, NpgsqlDataSource dataSource, ILogger<FlagRefreshTrigger> logger)
+public sealed partial class FlagRefreshTrigger(
+    AppConfigurationClient client, NpgsqlDataSource dataSource, TimeProvider clock, ILogger<FlagRefreshTrigger> logger)
 {
     public const string NotifyChannel = "flags_changed";
 
+    // Past this, a NOTIFY of ours that never came back (the listener was reconnecting) is forgotten,
+    // so a backend process id reused by another instance's connection is not mistaken for ours.
+    private static readonly TimeSpan OwnNotifyLifetime = TimeSpan.FromMinutes(1);
+
     private readonly SemaphoreSlim _signal = new(0, 1);
+
+    // The backends this instance's own NOTIFYs went out from, and when: PostgreSQL delivers a
+    // NOTIFY to every listener, the sender's own too, and this instance has refreshed already.
+    private readonly ConcurrentDictionary<int, DateTimeOffset> _ownNotifies = new();
 
     /// <summary>This instance refreshes now; every other instance is told through PostgreSQL.</summary>
     public async Task PublishAsync(IReadOnlyList<string> syncTokens, CancellationToken ct)
@@ -25,6 +35,7 @@ public sealed partial class FlagRefreshTrigger(AppConfigurationClient client, Np
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
+            _ownNotifies[connection.ProcessID] = clock.GetUtcNow();
             await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @payload)",
                 new { channel = NotifyChannel, payload = string.Join(",", syncTokens) }, cancellationToken: ct));
         }
@@ -63,7 +74,13 @@ public sealed partial class FlagRefreshTrigger(AppConfigurationClient client, Np
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(ct);
-                connection.Notification += (_, e) => Request(e.Payload.Split(',', StringSplitOptions.RemoveEmptyEntries));
+                connection.Notification += (_, e) =>
+                {
+                    if (!IsOwn(e.PID))
+                    {
+                        Request(e.Payload.Split(',', StringSplitOptions.RemoveEmptyEntries));
+                    }
+                };
                 await connection.ExecuteAsync(new CommandDefinition($"LISTEN {NotifyChannel}", cancellationToken: ct));
                 while (!ct.IsCancellationRequested)
                 {
@@ -88,6 +105,10 @@ public sealed partial class FlagRefreshTrigger(AppConfigurationClient client, Np
             }
         }
     }
+
+    /// <summary>True for the echo of a NOTIFY this instance sent (each is recognised once).</summary>
+    private bool IsOwn(int backend) =>
+        _ownNotifies.TryRemove(backend, out var sent) && clock.GetUtcNow() - sent < OwnNotifyLifetime;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the other instances about a flag change ({Error}); they follow at their next poll")]
     private partial void LogFanOutFailed(string error);

@@ -166,6 +166,22 @@ public sealed class ContractClientTests : IAsyncLifetime
         Assert.Equal("signature", Server.Requests.Single().AuthFailure);
     }
 
+    /// <summary>What lets the end-to-end tests count each app instance's requests: every access key signs for itself.</summary>
+    [Fact]
+    public async Task Each_access_key_signs_with_its_own_secret_and_is_recorded_by_id()
+    {
+        var second = Server.ConnectionStringFor("second");
+        var stolenId = $"Endpoint={Server.Endpoint};Id=second;Secret={Convert.ToBase64String(ContractServer.Secret)}";
+
+        await ClientCases.Client(Store).GetAsync("tests/keys");
+        await ClientCases.Client(second).GetAsync("tests/keys");
+        var refused = await Assert.ThrowsAsync<AppConfigurationException>(() => ClientCases.Client(stolenId).GetAsync("tests/keys"));
+
+        Assert.Equal(401, refused.Status);
+        Assert.Equal([(ContractServer.Id, null), ("second", null), (null, "signature")],
+            Server.Requests.Select(r => (r.Credential, r.AuthFailure)));
+    }
+
     [Fact]
     public async Task A_date_more_than_15_minutes_off_is_refused()
     {
@@ -295,6 +311,25 @@ public sealed class ContractClientTests : IAsyncLifetime
         var failed = await Assert.ThrowsAsync<AppConfigurationException>(() => client.GetAsync("tests/stalled"));
 
         Assert.Equal(0, failed.Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+    }
+
+    /// <summary>
+    /// The caller gives up during the retries of a stalled store (the refresh loop's read timeout):
+    /// it hears an OperationCanceledException, not Azure.Core's AggregateException of the attempts,
+    /// which the refresh loop took for a bug and died of.
+    /// </summary>
+    [Fact]
+    public async Task A_call_the_caller_cancels_while_the_store_stalls_ends_as_cancelled()
+    {
+        Server.Stall(10, TimeSpan.FromSeconds(20));
+        var client = Retrying(maxRetries: 3, delayMs: 10, options => options.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(300));
+        using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        var clock = Stopwatch.StartNew();
+
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync("tests/stalled", ct: caller.Token));
+
+        Assert.Equal(caller.Token, cancelled.CancellationToken);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
     }
 

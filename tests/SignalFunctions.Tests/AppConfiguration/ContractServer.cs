@@ -23,7 +23,9 @@ namespace SignalFunctions.Tests.AppConfiguration;
 /// header and/or @nextLink), page and key ETags with 304 on If-None-Match, If-Match / If-None-Match *
 /// with 412, locked keys with 409, Sync-Token on every response. It can throttle (429/503 with a
 /// chosen retry-after header), stall, serve garbage, lag like a replica that only a Sync-Token
-/// catches up, and go down (connection refused) and come back on the same port.
+/// catches up, and go down (connection refused) and come back on the same port. It accepts a set
+/// of access keys (<see cref="ConnectionStringFor"/>) and records which one signed each request,
+/// so several clients (app instances) can be told apart.
 /// </summary>
 public sealed class ContractServer : IAsyncDisposable
 {
@@ -38,6 +40,7 @@ public sealed class ContractServer : IAsyncDisposable
     private readonly X509Certificate2? _certificate;
     private readonly List<RecordedRequest> _requests = [];
     private readonly Queue<Injected> _injected = new();
+    private readonly Dictionary<string, byte[]> _credentials = new(StringComparer.Ordinal) { [Id] = Secret };
     private WebApplication? _web;
 
     // Every version of the store, by sequence number: a lagging replica serves an older one.
@@ -54,6 +57,20 @@ public sealed class ContractServer : IAsyncDisposable
     public Uri Endpoint { get; }
 
     public string ConnectionString => $"Endpoint={Endpoint};Id={Id};Secret={Convert.ToBase64String(Secret)}";
+
+    /// <summary>
+    /// The connection string of another access key of this store (a store has several, as does the
+    /// emulator): a secret of its own, and its id recorded on every request it signs.
+    /// </summary>
+    public string ConnectionStringFor(string credential)
+    {
+        var secret = SHA256.HashData(Encoding.UTF8.GetBytes($"{credential}\n{Encoding.ASCII.GetString(Secret)}"));
+        lock (_gate)
+        {
+            _credentials[credential] = secret;
+        }
+        return $"Endpoint={Endpoint};Id={credential};Secret={Convert.ToBase64String(secret)}";
+    }
 
     /// <summary>The certificate of an https server, for a client transport that trusts it.</summary>
     public X509Certificate2? Certificate => _certificate;
@@ -149,12 +166,27 @@ public sealed class ContractServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The next request's 200 carries a body that is not JSON.</summary>
-    public void ServeGarbage()
+    /// <summary>The next <paramref name="count"/> requests' 200s carry a body that is not JSON.</summary>
+    public void ServeGarbage(int count = 1)
     {
         lock (_gate)
         {
-            _injected.Enqueue(new Injected(0, null, null, TimeSpan.Zero, Garbage: true));
+            for (var i = 0; i < count; i++)
+            {
+                _injected.Enqueue(new Injected(0, null, null, TimeSpan.Zero, Garbage: true));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whatever throttling, stalls or garbage is still queued is dropped: from the next request on
+    /// the server behaves (a request already stalled still waits its delay out).
+    /// </summary>
+    public void ClearInjected()
+    {
+        lock (_gate)
+        {
+            _injected.Clear();
         }
     }
 
@@ -210,14 +242,13 @@ public sealed class ContractServer : IAsyncDisposable
             await Task.Delay(delay, http.RequestAborted);
         }
 
+        var refused = Authenticate(http, target, body, out var credential);
         var reply = injected is { Status: > 0 }
             ? Reply.Problem(injected.Status, "throttled", "Injected by the test.") with
             {
                 Headers = injected.Header is null ? [] : [(injected.Header, injected.Value!)],
             }
-            : Authenticate(http, target, body) is { } refused
-                ? refused
-                : Handle(http.Request, target, body);
+            : refused ?? Handle(http.Request, target, body);
         if (injected is { Garbage: true } && reply.Status == 200)
         {
             reply = reply with { Body = "{\"items\": [ not json" };
@@ -227,7 +258,7 @@ public sealed class ContractServer : IAsyncDisposable
         {
             _requests.Add(new RecordedRequest(http.Request.Method, target, reply.Status, Clock.GetUtcNow(),
                 Header(http, "If-None-Match"), Header(http, "If-Match"), Header(http, "Sync-Token"),
-                Header(http, "Authorization")?.Split(' ')[0], reply.AuthFailure));
+                Header(http, "Authorization")?.Split(' ')[0], reply.AuthFailure) { Credential = credential });
         }
 
         http.Response.StatusCode = reply.Status;
@@ -246,9 +277,13 @@ public sealed class ContractServer : IAsyncDisposable
     private static string? Header(HttpContext http, string name) =>
         http.Request.Headers.TryGetValue(name, out var value) ? value.ToString() : null;
 
-    /// <summary>The documented HMAC-SHA256 check, recomputed from the raw request; or the bearer token.</summary>
-    private Reply? Authenticate(HttpContext http, string target, byte[] body)
+    /// <summary>
+    /// The documented HMAC-SHA256 check, recomputed from the raw request; or the bearer token.
+    /// <paramref name="credential"/>: the access key id whose signature held (null when none did).
+    /// </summary>
+    private Reply? Authenticate(HttpContext http, string target, byte[] body, out string? credential)
     {
+        credential = null;
         var authorization = Header(http, "Authorization") ?? "";
         if (BearerToken is not null)
         {
@@ -262,7 +297,12 @@ public sealed class ContractServer : IAsyncDisposable
             .Select(part => part.Split('=', 2))
             .Where(pair => pair.Length == 2)
             .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.Ordinal);
-        if (fields.GetValueOrDefault("Credential") != Id)
+        byte[]? secret;
+        lock (_gate)
+        {
+            secret = _credentials.GetValueOrDefault(fields.GetValueOrDefault("Credential") ?? "");
+        }
+        if (secret is null)
         {
             return Unauthorized("credential");
         }
@@ -284,10 +324,13 @@ public sealed class ContractServer : IAsyncDisposable
         }
         var values = signedHeaders.Select(name => name == "host" ? http.Request.Headers.Host.ToString() : Header(http, name) ?? "");
         var stringToSign = $"{http.Request.Method}\n{target}\n{string.Join(";", values)}";
-        var expected = Convert.ToBase64String(HMACSHA256.HashData(Secret, Encoding.ASCII.GetBytes(stringToSign)));
-        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(fields.GetValueOrDefault("Signature") ?? ""))
-            ? null
-            : Unauthorized("signature");
+        var expected = Convert.ToBase64String(HMACSHA256.HashData(secret, Encoding.ASCII.GetBytes(stringToSign)));
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(fields.GetValueOrDefault("Signature") ?? "")))
+        {
+            return Unauthorized("signature");
+        }
+        credential = fields["Credential"];
+        return null;
     }
 
     private static Reply Unauthorized(string reason) =>
@@ -575,4 +618,8 @@ public enum NextLinkStyle
 }
 
 public sealed record RecordedRequest(string Method, string Target, int Status, DateTimeOffset At,
-    string? IfNoneMatch, string? IfMatch, string? SyncToken, string? AuthScheme, string? AuthFailure);
+    string? IfNoneMatch, string? IfMatch, string? SyncToken, string? AuthScheme, string? AuthFailure)
+{
+    /// <summary>The access key id that signed the request (its signature held); null for a bearer token or a refused one.</summary>
+    public string? Credential { get; init; }
+}

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Stages;
@@ -15,6 +17,73 @@ namespace SignalFunctions.Tests.Flags;
 public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClassFixture<PollingInstances>
 {
     private readonly TimeSpan _interval = TimeSpan.FromSeconds(fleet.RefreshSeconds);
+
+    /// <summary>The oldest a snapshot gets while App Configuration answers: a poll confirms it every interval (with room for a loaded machine).</summary>
+    private TimeSpan FreshAge => _interval + TimeSpan.FromSeconds(2);
+
+    private static double AgeOf(JsonElement flags) => flags.GetProperty("age_seconds").GetDouble();
+
+    private static (bool Legacy, bool New) SidesOf(Stage stage) => (stage.WritePlan().Writes(Side.Legacy), stage.WritePlan().Writes(Side.New));
+
+    private async Task AssertFreshAsync()
+    {
+        foreach (var app in fleet.Both)
+        {
+            var flags = await app.FlagsAsync();
+            Assert.Equal(JsonValueKind.Null, flags.GetProperty("last_error").ValueKind);
+            Assert.InRange(AgeOf(flags), 0, FreshAge.TotalSeconds);
+        }
+    }
+
+    /// <summary>
+    /// Both instances at dual_write, fresh. Then App Configuration misbehaves (<paramref name="begin"/>)
+    /// and meanwhile holds a flip to complete that no instance can read: each instance reports
+    /// <paramref name="problem"/>, keeps accepting ingest with writes that follow dual_write, and
+    /// its snapshot's age grows with the clock (nothing confirms the snapshot). Once it behaves
+    /// again (<paramref name="end"/>), both obey the flip it held (after the backoff, at most two
+    /// minutes), the problem clears and the age drops back within a poll.
+    /// </summary>
+    private async Task AssertServedThroughAsync(string problem, Func<Task> begin, Func<Task> end)
+    {
+        await FlipAndWaitAsync(Stage.DualWrite);
+        await AssertFreshAsync();
+        await begin();
+        try
+        {
+            fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Complete);
+            var first = new Dictionary<AppProcess, (double Age, Stopwatch Since)>();
+            foreach (var app in fleet.Both)
+            {
+                await app.WaitForAsync(flags => flags.GetProperty("last_error").GetString()?.Contains(problem, StringComparison.Ordinal) == true,
+                    TimeSpan.FromSeconds(90), $"'{problem}' in /api/health");
+                first[app] = (AgeOf(await app.FlagsAsync()), Stopwatch.StartNew());
+                Assert.Equal(SidesOf(Stage.DualWrite), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+            }
+            await Task.Delay(FreshAge + TimeSpan.FromSeconds(2));
+            foreach (var app in fleet.Both)
+            {
+                var flags = await app.FlagsAsync();
+                var (age, since) = (AgeOf(flags), first[app].Since.Elapsed.TotalSeconds);
+                Assert.Contains(problem, flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
+                Assert.True(flags.GetProperty("loaded").GetBoolean());
+                Assert.Equal("dual_write", await app.StageAsync());
+                Assert.True(Math.Abs(age - first[app].Age - since) < 1, $"the age went from {first[app].Age} s to {age} s in {since:0.0} s");
+                Assert.True(age > FreshAge.TotalSeconds, $"age {age} s");
+                Assert.Equal(SidesOf(Stage.DualWrite), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+            }
+        }
+        finally
+        {
+            await end();
+        }
+        foreach (var app in fleet.Both)
+        {
+            await app.WaitForStageAsync(Stage.Complete, TimeSpan.FromMinutes(3));
+            await app.WaitForAsync(flags => flags.GetProperty("last_error").ValueKind == JsonValueKind.Null, TimeSpan.FromSeconds(10), "recovery");
+            Assert.Equal(SidesOf(Stage.Complete), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
+        }
+        await AssertFreshAsync();
+    }
 
     private async Task FlipAndWaitAsync(Stage stage)
     {
@@ -42,52 +111,60 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
     }
 
     [Fact]
-    public async Task An_unchanged_store_costs_one_304_per_poll()
+    public async Task An_unchanged_store_costs_each_instance_one_304_per_poll()
     {
         await FlipAndWaitAsync(Stage.DualWrite);
         await Task.Delay(_interval * 2); // past the read that applied it
         fleet.Store.ClearRequests();
+        var window = Stopwatch.StartNew();
 
-        await Task.Delay(_interval * 4);
+        await Task.Delay(_interval * 8);
 
+        var polls = (int)(window.Elapsed / _interval);
         var requests = fleet.Store.Requests;
-        Assert.NotEmpty(requests);
-        Assert.All(requests, r => Assert.Equal((304, "GET"), (r.Status, r.Method)));
-        // Two instances, one flags listing each per poll; the settings listing joins every sixth poll.
-        var flagPolls = requests.Count(r => r.Target.Contains("featureflag", StringComparison.Ordinal));
-        Assert.InRange(flagPolls, 4, 2 * 4 + 2);
-        Assert.InRange(requests.Count - flagPolls, 0, 4);
+        // Conditional reads only, all answered 304: no full listing.
+        Assert.All(requests, r => Assert.Equal(("GET", 304, true), (r.Method, r.Status, r.IfNoneMatch is not null)));
+        Assert.All(requests, r => Assert.Contains(r.Credential, (string[])[TwoInstances.CredentialA, TwoInstances.CredentialB]));
+        foreach (var app in fleet.Both)
+        {
+            var credential = fleet.CredentialOf(app);
+            var mine = requests.Where(r => r.Credential == credential).ToList();
+            var flagReads = mine.Where(r => r.Target.Contains("featureflag", StringComparison.Ordinal)).Select(r => r.At).Order().ToList();
+            // A flags read every interval (a loaded machine may stretch the polls a little)...
+            Assert.True(flagReads.Count >= polls / 2 && flagReads.Count <= polls + 1,
+                $"{credential}: {flagReads.Count} flag reads in {polls} intervals");
+            // ... one a poll, never two at once ...
+            var gaps = flagReads.Zip(flagReads.Skip(1), (earlier, later) => later - earlier).ToList();
+            Assert.All(gaps, gap => Assert.True(gap > _interval / 2, $"{credential}: two flag reads {gap.TotalMilliseconds:0} ms apart"));
+            // ... and the settings listing joins every sixth poll.
+            Assert.InRange(mine.Count - flagReads.Count, 0, polls / 6 + 1);
+        }
     }
 
     [Fact]
-    public async Task With_App_Configuration_down_both_instances_keep_serving_the_last_snapshot()
+    public Task With_App_Configuration_down_both_instances_keep_serving_the_last_snapshot_and_its_age_grows_until_a_refresh() =>
+        AssertServedThroughAsync("unreachable", fleet.Store.DownAsync, fleet.Store.UpAsync);
+
+    /// <summary>Every request waits longer than a read may take (15 s; Azure.Core gives each attempt 10 s).</summary>
+    [Fact]
+    public Task While_App_Configuration_stalls_past_the_read_timeout_both_instances_keep_serving_the_last_snapshot() =>
+        AssertServedThroughAsync("did not answer", Misbehave(() => fleet.Store.Stall(10_000, TimeSpan.FromSeconds(40))), Behave);
+
+    /// <summary>Every 200 carries a body that is not JSON (a 304 has none to spoil: the flip held meanwhile makes the reads 200s).</summary>
+    [Fact]
+    public Task While_App_Configuration_serves_garbage_both_instances_keep_serving_the_last_snapshot() =>
+        AssertServedThroughAsync("invalid JSON", Misbehave(() => fleet.Store.ServeGarbage(10_000)), Behave);
+
+    private static Func<Task> Misbehave(Action inject) => () =>
     {
-        await FlipAndWaitAsync(Stage.DualWrite);
-        await fleet.Store.DownAsync();
-        try
-        {
-            foreach (var app in fleet.Both)
-            {
-                await app.WaitForAsync(flags => flags.GetProperty("last_error").ValueKind == System.Text.Json.JsonValueKind.String,
-                    TimeSpan.FromSeconds(60), "the refresh failure");
-                Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
-                var flags = await app.FlagsAsync();
-                Assert.Equal("dual_write", flags.GetProperty("stages").GetProperty(KnownMigrations.SignalEvents).GetProperty("stage").GetString());
-                Assert.Contains("unreachable", flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
-                Assert.True(flags.GetProperty("loaded").GetBoolean());
-            }
-        }
-        finally
-        {
-            await fleet.Store.UpAsync();
-        }
-        // Back up: the next change is obeyed again (after the backoff, at most two minutes).
-        fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Shadow);
-        foreach (var app in fleet.Both)
-        {
-            await app.WaitForStageAsync(Stage.Shadow, TimeSpan.FromMinutes(3));
-            await app.WaitForAsync(flags => flags.GetProperty("last_error").ValueKind == System.Text.Json.JsonValueKind.Null, TimeSpan.FromSeconds(10), "recovery");
-        }
+        inject();
+        return Task.CompletedTask;
+    };
+
+    private Task Behave()
+    {
+        fleet.Store.ClearInjected();
+        return Task.CompletedTask;
     }
 
     [Fact]

@@ -27,12 +27,6 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
     private Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) =>
         OpsCommand.RunAsync(_db.ConnectionString, new Dictionary<string, string> { ["AppConfig__ConnectionString"] = _store.ConnectionString }, args);
 
-    private (Stage, int) FlagInStore(string migration)
-    {
-        var entry = _store.Find(StageFeatureFlag.Key(migration), null)!;
-        return StageFeatureFlag.StageOf(entry.Key, FeatureFlagKeys.Parse(entry.Key, entry.Value));
-    }
-
     [Fact]
     public async Task Stage_writes_the_flag_to_App_Configuration_with_If_Match_and_prints_old_and_new()
     {
@@ -42,7 +36,7 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
 
         Assert.True(exit == 0, error);
         Assert.Contains("click-events: off (100%) -> dual_write (25%)", output, StringComparison.Ordinal);
-        Assert.Equal((Stage.DualWrite, 25), FlagInStore(KnownMigrations.ClickEvents));
+        Assert.Equal((Stage.DualWrite, 25), _store.StageIn(KnownMigrations.ClickEvents));
         Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch is not null && r.Status == 200);
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM stage_flags WHERE stage <> 'off'")); // the embedded table is not the store now
     }
@@ -53,7 +47,7 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
         var (exit, _, error) = await RunAsync("stage", KnownMigrations.SignalEvents, "dual_write");
 
         Assert.True(exit == 0, error);
-        Assert.Equal((Stage.DualWrite, 100), FlagInStore(KnownMigrations.SignalEvents));
+        Assert.Equal((Stage.DualWrite, 100), _store.StageIn(KnownMigrations.SignalEvents));
         Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.Status == 200);
     }
 
@@ -68,7 +62,7 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
 
         Assert.Equal(1, exit);
         Assert.Contains("flag is locked in App Configuration", error, StringComparison.Ordinal);
-        Assert.Equal((Stage.Off, 100), FlagInStore(KnownMigrations.ClickEvents));
+        Assert.Equal((Stage.Off, 100), _store.StageIn(KnownMigrations.ClickEvents));
     }
 
     [Fact]
@@ -150,7 +144,7 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
         Assert.Contains($"{key} changed in App Configuration while it was being written", error, StringComparison.Ordinal);
         Assert.Contains("nothing was written. Check './run.sh status', then run the command again.", error, StringComparison.Ordinal);
         Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch is not null && r.Status == 412);
-        Assert.Equal((Stage.DualWrite, 10), FlagInStore(migration));
+        Assert.Equal((Stage.DualWrite, 10), _store.StageIn(migration));
     }
 
     [Fact]
@@ -173,9 +167,8 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
         Assert.Contains("label=prod", put.Target, StringComparison.Ordinal);
         Assert.All(_store.Requests.Where(r => r.Method == "GET" && r.Target.StartsWith("/kv?", StringComparison.Ordinal)),
             list => Assert.Contains("label=prod", list.Target, StringComparison.Ordinal));
-        var prodEntry = _store.Find(key, "prod")!;
-        Assert.Equal((Stage.DualWrite, 20), StageFeatureFlag.StageOf(key, FeatureFlagKeys.Parse(key, prodEntry.Value)));
-        Assert.Equal((Stage.Live, 100), FlagInStore(migration)); // the unlabelled flag is untouched
+        Assert.Equal((Stage.DualWrite, 20), _store.StageIn(migration, "prod"));
+        Assert.Equal((Stage.Live, 100), _store.StageIn(migration)); // the unlabelled flag is untouched
 
         var (flagsExit, json, flagsError) = await OpsCommand.RunAsync(_db.ConnectionString, prod, "flags", "--json");
         Assert.True(flagsExit == 0, flagsError);

@@ -18,6 +18,13 @@ public static class FlagKit
         server.Seed(StageFeatureFlag.Key(migration), null, FeatureFlagKeys.Serialize(StageFeatureFlag.Create(migration, stage, percent)),
             FeatureFlagKeys.ContentType);
 
+    /// <summary>The stage and share of a migration's flag as the store holds it.</summary>
+    public static (Stage Stage, int Percent) StageIn(this ContractServer server, string migration, string? label = null)
+    {
+        var entry = server.Find(StageFeatureFlag.Key(migration), label) ?? throw new InvalidOperationException($"no flag for {migration} in the store");
+        return StageFeatureFlag.StageOf(entry.Key, FeatureFlagKeys.Parse(entry.Key, entry.Value));
+    }
+
     public static void SetAllFlags(this ContractServer server, Stage stage)
     {
         foreach (var migration in KnownMigrations.Names)
@@ -26,10 +33,15 @@ public static class FlagKit
         }
     }
 
-    public static Task<AppProcess> StartAppAsync(TestDatabase db, ContractServer server, int refreshSeconds) =>
-        AppProcess.StartAsync(db.ConnectionString, new Dictionary<string, string>
+    /// <summary>
+    /// An app on App Configuration. <paramref name="credential"/>: an access key of its own, so the
+    /// server's recorded requests say which instance sent them; <paramref name="settings"/>: more app settings.
+    /// </summary>
+    public static Task<AppProcess> StartAppAsync(TestDatabase db, ContractServer server, int refreshSeconds,
+        string? credential = null, IReadOnlyDictionary<string, string>? settings = null) =>
+        AppProcess.StartAsync(db.ConnectionString, new Dictionary<string, string>(settings ?? new Dictionary<string, string>())
         {
-            ["AppConfig__ConnectionString"] = server.ConnectionString,
+            ["AppConfig__ConnectionString"] = credential is null ? server.ConnectionString : server.ConnectionStringFor(credential),
             ["Flags__RefreshSeconds"] = $"{refreshSeconds}",
         });
 

@@ -1,12 +1,22 @@
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.AppConfiguration;
+using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Flags;
 
-/// <summary>Two app processes on one database, both reading their flags from one App Configuration (the contract server).</summary>
-public abstract class TwoInstances(int refreshSeconds) : IAsyncLifetime
+/// <summary>
+/// Two app processes on one database, both reading their flags from one App Configuration (the
+/// contract server), each with an access key of its own (<see cref="CredentialOf"/>), so the
+/// server's recorded requests say which instance sent them. The timers are off unless
+/// <paramref name="settings"/> schedule one: each would read the store (a full listing) on its
+/// own schedule, requests a test counting the refresh loop's must not see.
+/// </summary>
+public abstract class TwoInstances(int refreshSeconds, IReadOnlyDictionary<string, string>? settings = null) : IAsyncLifetime
 {
+    public const string CredentialA = "instance-a";
+    public const string CredentialB = "instance-b";
+
     public int RefreshSeconds { get; } = refreshSeconds;
     public TestDatabase Db { get; private set; } = null!;
     public ContractServer Store { get; private set; } = null!;
@@ -15,14 +25,21 @@ public abstract class TwoInstances(int refreshSeconds) : IAsyncLifetime
 
     public IEnumerable<AppProcess> Both => [A, B];
 
+    public string CredentialOf(AppProcess app) => app == A ? CredentialA : app == B ? CredentialB : throw new ArgumentException("not one of the two", nameof(app));
+
     public async Task InitializeAsync()
     {
+        var appSettings = Functions.Timers.ToDictionary(timer => timer.ScheduleSetting, _ => FaultKit.NeverSchedule);
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            appSettings[name] = value;
+        }
         Db = await TestDatabase.CreateAsync();
         Store = await ContractServer.StartAsync();
         Store.PageSize = 100; // App Configuration's own page size: every flag on one page
         Store.SetAllFlags(Stage.Off);
-        A = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds);
-        B = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds);
+        A = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds, CredentialA, appSettings);
+        B = await FlagKit.StartAppAsync(Db, Store, RefreshSeconds, CredentialB, appSettings);
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,5 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using SignalFunctions.Tests.Faults;
+using SignalFunctions.Tests.Flags;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Guard;
@@ -15,15 +12,9 @@ namespace SignalFunctions.Tests.Guard;
 /// </summary>
 public sealed class GuardEndToEndTests : IAsyncLifetime
 {
-    private const string Migration = "signal-events";
+    private const string Migration = GuardKit.Migration;
     private const int Requests = 25;
-
-    /// <summary>The app's and the verb's alike: like any setting, the guard's are the same on every instance.</summary>
-    private static readonly Dictionary<string, string> GuardSettings = new()
-    {
-        ["Guard__MinRequests"] = "20",
-        ["Guard__FlushSeconds"] = "1",
-    };
+    private static readonly Dictionary<string, string> GuardSettings = GuardKit.Settings(FaultKit.NeverSchedule);
     private TestDatabase _db = null!;
     private AppProcess? _app;
 
@@ -41,63 +32,21 @@ public sealed class GuardEndToEndTests : IAsyncLifetime
     private async Task<AppProcess> StartAtShadowWithFailingSecondaryAsync(string guardSchedule)
     {
         await _db.SetStageAsync(Migration, "shadow");
-        _app = await AppProcess.StartAsync(_db.ConnectionString, new Dictionary<string, string>(GuardSettings)
-        {
-            ["GuardSchedule"] = guardSchedule,
-            // The engine's timers would only add noise against a renamed table.
-            ["BackfillSchedule"] = FaultKit.NeverSchedule,
-            ["ParitySchedule"] = FaultKit.NeverSchedule,
-            ["RepairSchedule"] = FaultKit.NeverSchedule,
-        });
-        await _db.ExecuteAsync("ALTER TABLE signal_events RENAME TO signal_events_away");
+        _app = await AppProcess.StartAsync(_db.ConnectionString, GuardKit.Settings(guardSchedule));
+        await _db.FailSecondaryWritesAsync();
         for (var i = 0; i < Requests; i++)
         {
-            using var response = await _app.PostJsonAsync("/api/signal/events", Events.Json(Events.Signal()));
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await _app.PostSignalAsync();
         }
         return _app;
     }
 
     private Task<string> StageAsync() => _db.ScalarAsync<string>("SELECT stage FROM stage_flags WHERE migration = @Migration", new { Migration });
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what, AppProcess app)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (!await condition())
-        {
-            if (timeout.IsCancellationRequested)
-            {
-                throw new TimeoutException($"{what} did not happen within 60 s. App output:\n{app.Output}");
-            }
-            await Task.Delay(200);
-        }
-    }
-
-    /// <summary>Stepped back once, for failed secondary writes, all of them: as many as the guard had seen when it ran.</summary>
     private async Task AssertSteppedBackOnceAsync(AppProcess app)
     {
         Assert.Equal("dual_write", await StageAsync());
-        var action = Assert.Single(await _db.QueryAsync<(string From, string To, string Rule, string Reason, long Sample)>(
-            "SELECT from_stage, to_stage, rule, reason, sample FROM guard_actions WHERE migration = @Migration", new { Migration }));
-        Assert.Equal(("shadow", "dual_write", "secondary_failure_rate"), (action.From, action.To, action.Rule));
-        Assert.InRange(action.Sample, 20, Requests);
-        var reason = $"{action.Sample} of {action.Sample} secondary writes failed (100";
-        Assert.StartsWith(reason, action.Reason, StringComparison.Ordinal);
-
-        var migrations = await app.Client.GetFromJsonAsync<JsonElement>("/api/migrations");
-        var state = migrations.EnumerateArray().Single(m => m.GetProperty("migration").GetString() == Migration);
-        Assert.Equal("dual_write", state.GetProperty("stage").GetString());
-        var shown = Assert.Single(state.GetProperty("guard_actions").EnumerateArray());
-        Assert.Equal(("shadow", "dual_write", "secondary_failure_rate"),
-            (shown.GetProperty("from_stage").GetString(), shown.GetProperty("to_stage").GetString(), shown.GetProperty("rule").GetString()));
-        Assert.Equal(1.0, shown.GetProperty("measured").GetDouble());
-        Assert.Equal(0.05, shown.GetProperty("threshold").GetDouble());
-        Assert.Equal("guard", state.GetProperty("history")[0].GetProperty("actor").GetString());
-
-        var (exit, status, _) = await OpsCommand.RunAsync(_db.ConnectionString, "status");
-        Assert.Equal(0, exit);
-        Assert.Contains("GUARD STEPS BACK", status, StringComparison.Ordinal);
-        Assert.Matches($@"{Regex.Escape(Migration)} +shadow -> dual_write  secondary_failure_rate: {Regex.Escape(reason)}", status);
+        await GuardKit.AssertSteppedBackOnceAsync(_db, app, Requests, GuardSettings);
     }
 
     [Fact(Timeout = FaultKit.TestTimeoutMs)]
@@ -105,7 +54,7 @@ public sealed class GuardEndToEndTests : IAsyncLifetime
     {
         var app = await StartAtShadowWithFailingSecondaryAsync(FaultKit.NeverSchedule);
         // The verb is another process: it sees the app's requests once the app has saved them.
-        await UntilAsync(async () => await _db.ScalarAsync<long>(
+        await GuardKit.UntilAsync(async () => await _db.ScalarAsync<long>(
             "SELECT coalesce(sum(secondary_failures), 0) FROM guard_windows WHERE migration = @Migration", new { Migration }) >= Requests,
             "the app saving its measurements", app);
 
@@ -130,7 +79,7 @@ public sealed class GuardEndToEndTests : IAsyncLifetime
         var app = await StartAtShadowWithFailingSecondaryAsync("*/2 * * * * *");
 
         // The stage is written before the guard records its action: wait for both.
-        await UntilAsync(async () => await StageAsync() == "dual_write"
+        await GuardKit.UntilAsync(async () => await StageAsync() == "dual_write"
                                      && await _db.ScalarAsync<long>("SELECT count(*) FROM guard_actions") > 0,
             "the Guard timer stepping shadow back", app);
 

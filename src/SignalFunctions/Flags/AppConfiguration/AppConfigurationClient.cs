@@ -228,6 +228,12 @@ public sealed partial class AppConfigurationClient
             throw new AppConfigurationException(
                 $"App Configuration at {Endpoint} is unreachable: {Innermost(ex).Message}", status: 0, inner: ex);
         }
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is not OperationCanceledException)
+        {
+            // Azure.Core's retries throw the attempts' failures together (AggregateException), even
+            // when the last was the caller's cancellation: the caller cancelled, and hears just that.
+            throw new OperationCanceledException($"The App Configuration call to {Endpoint} was cancelled: {Innermost(ex).Message}", ex, ct);
+        }
     }
 
     // Connection refused, reset, DNS, TLS, and network timeouts (Azure.Core cancels an attempt past
