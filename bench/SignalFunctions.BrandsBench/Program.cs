@@ -70,7 +70,8 @@ internal static partial class BrandsBenchProgram
         await connection.ExecuteAsync("TRUNCATE metric_facts CASCADE");
         await connection.ExecuteAsync("VACUUM ANALYZE");
 
-        // (3) The engine, as an operator runs it.
+        // (3) The engine, as an operator runs it: from dual_write on (the capture trigger in place), as the verb requires.
+        await VerbAsync(app, connectionString, "stage", "brand-metrics", "dual_write", "--reason", "brands benchmark");
         var (backfillOut, backfillWall) = await VerbAsync(app, connectionString, "backfill", "brand-metrics", "--until-done");
         var engineSeconds = SecondsIn(backfillOut) ?? backfillWall.TotalSeconds;
         var engineRate = rows / engineSeconds;
