@@ -35,7 +35,7 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
         await ExecuteAsync(connection, tx, m.CutoverSql, ct);
         await ExecuteAsync(connection, tx, CutoverDeletes.InstallSql(m), ct);
         await tx.CommitAsync(ct);
-        return $"{m.Name}: {m.CutoverSummary ?? $"{m.Source} renamed to {m.Source}_backup; {m.Source} is now a view over {m.Target}."}";
+        return $"{m.Name}: {m.CutoverDescription}";
     }
 
     public async Task<string> RollBackAsync(DataMigration m, CancellationToken ct)

@@ -193,6 +193,9 @@ public sealed record DataMigration
     /// <summary>What <see cref="CutoverSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
     public string? CutoverSummary { get; init; }
 
+    /// <summary>What the cut-over did, as the operator reads it: <see cref="CutoverSummary"/>, else the view pattern's sentence.</summary>
+    public string CutoverDescription => CutoverSummary ?? $"{Source} renamed to {Source}_backup; {Source} is now a view over {Target}.";
+
     /// <summary>What <see cref="RollbackSql"/> did, in a sentence for the operator; null for the view pattern.</summary>
     public string? RollbackSummary { get; init; }
 }

@@ -51,11 +51,11 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         }
         if (await Cutover.IsCutOverAsync(connection, migration.Name, ct))
         {
-            // The old names are views over the new tables now (a backup is no longer written): a
-            // report would compare the new side with itself and call it clean.
+            // The old names are views over the new tables now, or nothing writes the old tables any
+            // more: a report would compare the new side with itself, or with an abandoned copy.
             var before = await LatestAsync(connection, migration.Name, ct);
             throw new ParityNotApplicableException(
-                $"{migration.Name} is cut over: {migration.Source} is a view over {migration.Target}, so there is no old side to compare. " +
+                $"{migration.Name} is cut over ({migration.CutoverDescription}), so there is no old side of its own to compare. " +
                 (before is null ? "" : $"The last report, from before the cut-over, is #{before.Id} of {before.StartedAt:yyyy-MM-dd HH:mm:ss}Z ({(before.Clean ? "clean" : "NOT clean")}). ") +
                 $"To compare again, './run.sh rollback {migration.Name}' first.");
         }

@@ -95,7 +95,7 @@ public sealed class EngineVerbsTests
 
         Assert.Equal(4, exit);
         Assert.Equal("", output);
-        Assert.Contains("signal-events is cut over: blog_attribution_events is a view over signal_events", error, StringComparison.Ordinal);
+        Assert.Contains("signal-events is cut over (blog_attribution_events renamed to blog_attribution_events_backup; blog_attribution_events is now a view over signal_events.), so there is no old side of its own to compare.", error, StringComparison.Ordinal);
         Assert.Contains($"The last report, from before the cut-over, is #{last} of ", error, StringComparison.Ordinal);
         Assert.Contains("'./run.sh rollback signal-events' first", error, StringComparison.Ordinal);
         Assert.Equal(reports, await db.ScalarAsync<long>(Reports));
