@@ -66,7 +66,7 @@ public static class MigrationVerbs
             missing, extra and different keys.
             Exit codes: 0 equal (and no error rule fires), 1 not equal, {ParityLockHeld} another parity run of
             the migration (the Parity timer, another instance) holds its lock, so nothing was compared,
-            {ParityCutOver} the migration is cut over (its old names are views over the new tables): roll back to compare.
+            {ParityCutOver} the migration is cut over, so its old side is no copy of its own to compare: roll back first.
             """) { migration };
         command.SetAction(async (parsed, ct) =>
         {
