@@ -12,7 +12,7 @@ internal sealed record EngineBenchSettings(
     public const string OptionsHelp =
         "--rows N (1000000) legacy rows; --sample N (50000) rows for the seed's method; --rate N (1000) ingest events/s; " +
         "--warmup S (10) seconds of ingest before the idle window; --idle S (60) seconds of the idle window; " +
-        "--only backfill,parity,ingest (all) sections to run, for tuning; --minutes M (14) hard limit for the whole run; --results FILE (markdown copy of the table)";
+        "--only backfill,parity,ingest (all) sections to run, for tuning; --minutes M (30) hard limit for the whole run; --results FILE (markdown copy of the table)";
 
     public static bool TryParse(string[] args, out EngineBenchSettings settings, out string? error)
     {
@@ -54,7 +54,7 @@ internal sealed record EngineBenchSettings(
         var rate = Number("rate", 1000, 1);
         var warmup = Number("warmup", 10, 0);
         var idle = Number("idle", 60, 5);
-        var minutes = Number("minutes", 14, 1);
+        var minutes = Number("minutes", 30, 1);
         var only = (Text("only") ?? string.Join(',', Sections)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         if (only.Except(Sections).FirstOrDefault() is { } unknown)
         {

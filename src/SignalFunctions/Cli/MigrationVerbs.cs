@@ -235,7 +235,7 @@ public static class MigrationVerbs
             var eta = p.Completed ? "done" : $"ETA {EtaText.Of(p.Eta)}";
             return $"[{new string('#', filled)}{new string('.', width - filled)}] {percent,5:0.0}% " +
                    $"{p.RowsScanned:N0}/{p.RowsTotal?.ToString("N0") ?? "?"} rows, {p.RowsPerSecond ?? 0:N0} rows/s, {eta}, batch {p.BatchSize:N0}" +
-                   (p.PausedBy is { } busy ? $", paused: {busy}" : "");
+                   (p.PausedBy is { } busy ? $", paused: {busy}" : p.Yielding is { } yielding ? $", {yielding}" : "");
         }
     }
 }

@@ -40,7 +40,10 @@ public sealed class GuardOptions
     [Range(1, int.MaxValue)]
     public int MinParityRows { get; set; } = 100;
 
-    /// <summary>How often each instance saves its ingest measurements for the guard (seconds).</summary>
+    /// <summary>
+    /// How often each instance saves its ingest measurements (seconds): for the guard, and for the
+    /// backfill, which yields to ingest by the latency it reads there and so reacts this fast.
+    /// </summary>
     [Range(1, 300)]
-    public int FlushSeconds { get; set; } = 10;
+    public int FlushSeconds { get; set; } = 2;
 }

@@ -1,15 +1,18 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Guard;
 
 namespace SignalFunctions.Migrations;
 
 /// <param name="LastError">The last batch that failed, until one commits again.</param>
 /// <param name="PausedBy">Why the run is waiting right now (the throttle's reason), for the live progress line.</param>
+/// <param name="Yielding">How long the run leaves the database to ingest after each batch, and why (<see cref="IngestYield"/>).</param>
 public sealed record BackfillProgress(
     string Migration, long RowsScanned, long RowsCopied, long? RowsTotal, int BatchSize, double? RowsPerSecond, bool Completed,
-    string? LastError = null, DateTime? LastErrorAt = null, string? PausedBy = null)
+    string? LastError = null, DateTime? LastErrorAt = null, string? PausedBy = null, string? Yielding = null)
 {
     public double? Percent => RowsTotal is > 0 ? Math.Min(100.0, RowsScanned * 100.0 / RowsTotal.Value) : Completed ? 100 : null;
 
@@ -39,10 +42,18 @@ public static class EtaText
 /// Copies a migration's existing source rows to the target: keyset batches (never OFFSET), one
 /// set-based statement per batch, each in its own transaction together with the checkpoint, so a
 /// kill at any moment loses at most the batch in flight. Batch size follows a target duration;
-/// the run pauses while the database is busy and stops cleanly at its time budget.
+/// the run pauses while the database is busy, yields to ingest as long as ingest's latency asks,
+/// and stops cleanly at its time budget.
 /// </summary>
-public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, ILogger<Backfill> logger)
+public sealed partial class Backfill(
+    NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, IOptions<GuardOptions> guardOptions, ILogger<Backfill> logger)
 {
+    // Fewest ingest requests a latency window is judged on: a p99 of fewer is mostly one request.
+    private const int LatencyWindowRequests = 200;
+
+    // Per migration, across this process's runs: a timer run starts from where the last one had to yield.
+    private readonly ConcurrentDictionary<string, IngestYield> _yields = new();
+
     public async Task<BackfillRun> RunAsync(DataMigration migration, TimeSpan budget, IProgress<BackfillProgress>? progress, CancellationToken ct)
     {
         var settings = options.Value;
@@ -68,6 +79,11 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
         var paused = TimeSpan.Zero;
         var outcome = "budget reached";
         var lastLog = DateTime.UtcNow;
+        var lastEstimate = DateTime.MinValue;
+        var yielding = _yields.GetOrAdd(migration.Name, _ => new IngestYield(settings));
+        var steering = yielding.Steering && guardOptions.Value.Enabled;
+        var latency = new IngestLatencySampler(LatencyWindowRequests);
+        var flushEvery = TimeSpan.FromSeconds(guardOptions.Value.FlushSeconds);
         while (watch.Elapsed < budget)
         {
             if (ct.IsCancellationRequested)
@@ -83,6 +99,22 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 var pause = TimeSpan.FromSeconds(1);
                 await Task.Delay(pause, ct);
                 paused += pause;
+                continue;
+            }
+            if (steering && load.OthersAtWork > 0 && latency.IngestSeenWithin(2 * flushEvery) && yielding.BaselineDue(DateTime.UtcNow))
+            {
+                // Counted in the rate like a yield, not as a pause: it recurs for as long as ingest runs.
+                progress?.Report(current with { PausedBy = "measuring ingest latency without the backfill" });
+                var alone = await MeasureAloneAsync(connection, latency, ct);
+                yielding.Baseline(alone, DateTime.UtcNow);
+                if (alone is not null && yielding.BaselineP99 is { } p99 && yielding.LimitP99 is { } limit)
+                {
+                    LogBaseline(migration.Name, p99, limit);
+                }
+                else
+                {
+                    LogNoBaseline(migration.Name, yielding.Ratio);
+                }
                 continue;
             }
 
@@ -130,10 +162,22 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 LastErrorAt = null,
                 PausedBy = null,
             };
+            if (steering && await latency.ReadAsync(connection, ct) is { } window)
+            {
+                yielding.Judge(window);
+            }
+            current = current with { Yielding = load.OthersAtWork > 0 ? yielding.Describe() : null };
+            if (!current.Completed && current.RowsScanned >= current.RowsTotal && DateTime.UtcNow - lastEstimate > TimeSpan.FromSeconds(10))
+            {
+                // Ingest added rows ahead of the checkpoint: 100 % with an ETA of zero would be a lie.
+                current = current with { RowsTotal = await EstimateTotalAsync(connection, migration, settings, lastKey, current.RowsScanned, ct) };
+                lastEstimate = DateTime.UtcNow;
+            }
             progress?.Report(current);
             if (DateTime.UtcNow - lastLog > TimeSpan.FromSeconds(10))
             {
-                LogProgress(migration.Name, current.RowsScanned, current.RowsTotal, current.Percent, current.RowsPerSecond, current.Eta?.TotalSeconds);
+                LogProgress(migration.Name, current.RowsScanned, current.RowsTotal, current.Percent, current.RowsPerSecond, current.Eta?.TotalSeconds,
+                    yielding.Ratio, yielding.LastP99, yielding.BaselineP99);
                 lastLog = DateTime.UtcNow;
             }
             if (batch.Scanned == 0)
@@ -141,17 +185,40 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
                 outcome = "complete";
                 break;
             }
-            if (load.OthersAtWork > 0 && settings.YieldRatio > 0)
+            if (load.OthersAtWork > 0 && yielding.Ratio > 0)
             {
                 // Leave the cores and the WAL to the sessions at work for a while (gh-ost's nice
                 // ratio): their latency, not the backfill's speed, is what users see. Counted in
                 // the rate, so the ETA stays honest.
-                await Task.Delay(batchWatch.Elapsed * settings.YieldRatio, ct);
+                await Task.Delay(batchWatch.Elapsed * yielding.Ratio, ct);
             }
         }
         var final = await ReadAsync(connection, migration, ct);
         LogRun(migration.Name, rowsThisRun, final.RowsScanned, final.RowsTotal, final.RowsPerSecond, EtaText.Of(final.Eta), outcome);
         return new BackfillRun(final, rowsThisRun, watch.Elapsed, paused, outcome);
+    }
+
+    /// <summary>
+    /// Ingest's latency with the backfill paused: the window after the next flush of the guard's
+    /// measurements (the one before may hold requests answered while it copied). Null when too few
+    /// requests come within a few flushes to tell; the run then yields by the fixed ratio.
+    /// </summary>
+    private async Task<long[]?> MeasureAloneAsync(NpgsqlConnection connection, IngestLatencySampler latency, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        var longest = TimeSpan.FromSeconds(3 * guardOptions.Value.FlushSeconds + 1);
+        latency.Restart();
+        while (waited.Elapsed < longest)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
+            if (await latency.ReadAsync(connection, ct) is { } window)
+            {
+                latency.Restart();
+                return window;
+            }
+        }
+        latency.Restart();
+        return null;
     }
 
     /// <summary>One batch and its checkpoint, in one transaction (rolled back when anything in it fails).</summary>
@@ -230,16 +297,7 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
     // sort the text output, and put bigint key 99 after 158.
     private static string BatchSql(DataMigration m, bool first)
     {
-        var conditions = new List<string>();
-        if (!first)
-        {
-            conditions.Add($"s.{m.Key} > @after::{m.KeyType}");
-        }
-        if (m.SourceFilter is not null)
-        {
-            conditions.Add($"({m.SourceFilter})");
-        }
-        var where = conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
+        var where = PastCheckpoint(m, first);
         // Where a capture trigger mirrors outside writes, an outside DELETE of a row this batch
         // copies must not slip between the batch's read and its commit: its trigger would find
         // nothing to delete yet, and the batch would then put the deleted row back. FOR KEY SHARE
@@ -260,19 +318,49 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             """;
     }
 
+    /// <summary>The WHERE clause for the source rows past the checkpoint (@after), or all of them at the first batch.</summary>
+    private static string PastCheckpoint(DataMigration m, bool first)
+    {
+        var conditions = new List<string>();
+        if (!first)
+        {
+            conditions.Add($"s.{m.Key} > @after::{m.KeyType}");
+        }
+        if (m.SourceFilter is not null)
+        {
+            conditions.Add($"({m.SourceFilter})");
+        }
+        return conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
+    }
+
     private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt, long RowsScanned, long RowsCopied, long? RowsTotal);
 
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
     {
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : "WHERE " + m.SourceFilter)}", settings.ArgumentsWith(m, null), cancellationToken: ct));
-        return await connection.QuerySingleAsync<State>(new CommandDefinition("""
-            INSERT INTO backfill_progress AS p (migration, rows_total, started_at) VALUES (@name, @total, now())
-            ON CONFLICT (migration) DO UPDATE SET rows_total = greatest(@total, p.rows_total),
-              started_at = coalesce(p.started_at, now())
+        var state = await connection.QuerySingleAsync<State>(new CommandDefinition("""
+            INSERT INTO backfill_progress AS p (migration, started_at) VALUES (@name, now())
+            ON CONFLICT (migration) DO UPDATE SET started_at = coalesce(p.started_at, now())
             RETURNING last_key AS LastKey, batch_size AS BatchSize, completed_at AS CompletedAt,
                       rows_scanned AS RowsScanned, rows_copied AS RowsCopied, rows_total AS RowsTotal
-            """, new { name = m.Name, total }, cancellationToken: ct));
+            """, new { name = m.Name }, cancellationToken: ct));
+        return state.CompletedAt is null
+            ? state with { RowsTotal = await EstimateTotalAsync(connection, m, settings, state.LastKey, state.RowsScanned, ct) }
+            : state;
+    }
+
+    /// <summary>
+    /// The rows scanned so far plus those past the checkpoint now: all the backfill will scan, as far
+    /// as is known. Counting only what is left keeps each run's count short as the backfill goes on,
+    /// and a recount catches up with the rows ingest adds ahead of the checkpoint meanwhile.
+    /// </summary>
+    private static async Task<long> EstimateTotalAsync(
+        NpgsqlConnection connection, DataMigration m, MigrationOptions settings, string? lastKey, long scanned, CancellationToken ct)
+    {
+        var left = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT count(*) FROM {m.SourceFrom} s {PastCheckpoint(m, lastKey is null)}", settings.ArgumentsWith(m, new { after = lastKey }), cancellationToken: ct));
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE backfill_progress SET rows_total = @total WHERE migration = @name", new { total = scanned + left, name = m.Name }, cancellationToken: ct));
+        return scanned + left;
     }
 
     public static async Task<BackfillProgress> ReadAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
@@ -286,8 +374,15 @@ public sealed partial class Backfill(NpgsqlDataSource dataSource, IOptions<Migra
             row.LastError, row.LastErrorAt is { } at ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : null);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s")]
-    private partial void LogProgress(string migration, long rowsScanned, long? rowsTotal, double? percent, double? rowsPerSecond, double? etaSeconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsScanned} of {RowsTotal} rows ({Percent:0.0}%), {RowsPerSecond:0} rows/s, ETA {EtaSeconds:0} s; yield {YieldRatio:0.#}× (ingest p99 {IngestP99Milliseconds} ms, {IngestAloneP99Milliseconds} ms without the backfill)")]
+    private partial void LogProgress(string migration, long rowsScanned, long? rowsTotal, double? percent, double? rowsPerSecond, double? etaSeconds,
+        double yieldRatio, double? ingestP99Milliseconds, double? ingestAloneP99Milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: ingest p99 {IngestAloneP99Milliseconds} ms without the backfill; it may reach {IngestLimitP99Milliseconds} ms while the backfill copies")]
+    private partial void LogBaseline(string migration, double ingestAloneP99Milliseconds, double ingestLimitP99Milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: too few ingest requests to measure their latency without the backfill; yielding {YieldRatio:0.#}× the batch time while others are at work")]
+    private partial void LogNoBaseline(string migration, double yieldRatio);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Backfill {Migration} stalled: the batch after key {LastKey} fails ({SqlState}: {Error}); error rules firing: {Rules}")]
     private partial void LogStalled(string migration, string? lastKey, string sqlState, string error, string rules);

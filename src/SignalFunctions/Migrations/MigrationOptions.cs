@@ -28,11 +28,28 @@ public sealed class MigrationOptions
     public int MaxBatchSize { get; set; } = 50_000;
 
     /// <summary>
-    /// While other sessions are at work (ingest), the backfill pauses after each batch for this
-    /// multiple of the batch's duration, so their latency holds; 0 never yields. Alone, it runs flat out.
+    /// While other sessions are at work (ingest), the backfill pauses after each batch for at least
+    /// this multiple of the batch's duration, so their latency holds; 0 never yields. Alone, it runs
+    /// flat out. <see cref="MaxIngestSlowdown"/> raises the multiple while ingest slows down.
     /// </summary>
     [Range(0, 100)]
     public double YieldRatio { get; set; } = 2;
+
+    /// <summary>
+    /// How much slower ingest may answer (p99) while the backfill copies than while it pauses; above
+    /// it the backfill yields longer after each batch (<see cref="IngestYield"/>). 0 keeps the fixed
+    /// <see cref="YieldRatio"/>. Needs the guard's measurements (Guard__Enabled).
+    /// </summary>
+    [Range(0, 100)]
+    public double MaxIngestSlowdown { get; set; } = 2;
+
+    /// <summary>
+    /// The longest the backfill yields after a batch, as a multiple of its duration: however slow
+    /// ingest gets, it goes on, and a backfill that crawls lets ingest grow the tables it must
+    /// cover (ingest slows with their size, not with the backfill, past this point: BENCHMARKS.md).
+    /// </summary>
+    [Range(0, 1000)]
+    public double MaxYieldRatio { get; set; } = 10;
 
     /// <summary>Pause the backfill while more backends than this are active in the database.</summary>
     [Range(1, 10_000)]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Guard;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
@@ -13,7 +14,7 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
 {
     private readonly IOptions<MigrationOptions> _options = Options.Create(settings ?? new MigrationOptions { ParityFenceSeconds = 0 });
 
-    public Backfill Backfill => new(db.DataSource, _options, NullLogger<Backfill>.Instance);
+    public Backfill Backfill => new(db.DataSource, _options, Options.Create(new GuardOptions()), NullLogger<Backfill>.Instance);
 
     public Parity Parity => new(db.DataSource, _options, NullLogger<Parity>.Instance);
 

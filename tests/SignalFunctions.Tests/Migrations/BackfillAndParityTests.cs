@@ -146,8 +146,42 @@ public sealed class BackfillAndParityTests
         Assert.Equal(300, resumed.RowsThisRun);
     }
 
-    private sealed class SyncProgress(List<BackfillProgress> into) : IProgress<BackfillProgress>
+    [Fact]
+    public async Task Rows_added_ahead_of_the_checkpoint_raise_the_total_instead_of_showing_100_percent_with_no_end()
     {
-        public void Report(BackfillProgress value) => into.Add(value);
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db, new MigrationOptions { MinBatchSize = 100, MaxBatchSize = 100 });
+        await engine.SeedLegacyEventsAsync(1000);
+        var reports = new List<BackfillProgress>();
+        // Ingest at work: 1,000 more rows when the backfill is halfway, spread over the whole key space.
+        var progress = new SyncProgress(reports, r =>
+        {
+            if (r.RowsScanned == 500)
+            {
+                engine.SeedLegacyEventsAsync(1000).GetAwaiter().GetResult();
+            }
+        });
+
+        var run = await engine.Backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(1), progress, CancellationToken.None);
+
+        Assert.Equal("complete", run.Outcome);
+        Assert.Equal(1000, reports[0].RowsTotal);
+        var ahead = run.Progress.RowsScanned - 1000;
+        Assert.InRange(ahead, 300, 700);
+        // Recounted once the first 1,000 were scanned: from then on the total is what is left past the checkpoint.
+        Assert.Equal(run.Progress.RowsScanned, run.Progress.RowsTotal);
+        Assert.All(reports, r => Assert.True(r.RowsScanned <= r.RowsTotal, $"{r.RowsScanned} of {r.RowsTotal}"));
+        Assert.Equal(ahead + 1000, await db.ScalarAsync<long>("SELECT rows_total FROM backfill_progress WHERE migration = 'signal-events'"));
+        // Rows added behind the checkpoint are not the backfill's: under dual_write, ingest writes them to both tables.
+        Assert.Equal(run.Progress.RowsScanned, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
+    }
+
+    private sealed class SyncProgress(List<BackfillProgress> into, Action<BackfillProgress>? then = null) : IProgress<BackfillProgress>
+    {
+        public void Report(BackfillProgress value)
+        {
+            into.Add(value);
+            then?.Invoke(value);
+        }
     }
 }
