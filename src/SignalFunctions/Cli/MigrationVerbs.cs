@@ -24,6 +24,8 @@ public static class MigrationVerbs
         var command = new Command("backfill", """
             Copy the migration's existing rows to the new table now, in keyset batches with a checkpoint
             per batch (a kill loses at most one batch; the next run resumes). Shows rows, rate and ETA.
+            While ingest runs, it yields after each batch for as long as ingest's latency asks
+            (Migrations__MaxIngestSlowdown), and the progress line says by how much.
             Without --until-done, stops at the time budget (Migrations__BudgetSeconds) like the timer.
             Runs from dual_write (all journeys) until complete: before that, some writes skip the new
             table, and a backfill then would be stale the moment it ends.
