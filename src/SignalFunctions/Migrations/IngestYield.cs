@@ -8,8 +8,10 @@ namespace SignalFunctions.Migrations;
 /// How long the backfill leaves the database to ingest after each batch, as a multiple of the
 /// batch's duration, steered by ingest's own latency: ingest p99 is measured while the backfill
 /// pauses (the baseline) and while it copies; over Migrations__MaxIngestSlowdown × the baseline, the
-/// ratio doubles, well under it the ratio eases back toward Migrations__YieldRatio. A fixed ratio
-/// either wastes a quiet database or, on a machine with less CPU, lets ingest's tail grow fourfold.
+/// ratio doubles, well under it the ratio eases back toward Migrations__YieldRatio. It starts from
+/// the top once ingest is found (a slow start: nothing is known yet of what ingest tolerates). A
+/// fixed ratio either wastes a quiet database or, on a machine with less CPU, lets ingest's tail
+/// grow fourfold.
 /// </summary>
 public sealed class IngestYield(MigrationOptions settings)
 {
@@ -53,6 +55,10 @@ public sealed class IngestYield(MigrationOptions settings)
         _baselineTried = now;
         if (window is not null)
         {
+            if (_alone.Count == 0)
+            {
+                Ratio = Math.Max(settings.YieldRatio, settings.MaxYieldRatio);
+            }
             _alone.Enqueue(P99Of(window));
             if (_alone.Count > 3)
             {
