@@ -25,10 +25,10 @@ public sealed class AdaptiveBatchSizeTests
 
     private static async Task<List<int>> BatchSizesAsync(TestDatabase db, MigrationOptions settings)
     {
-        var sizes = new List<int>();
-        var run = await new Engine(db, settings).Backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(5), new Sizes(sizes), CancellationToken.None);
+        var reports = new List<BackfillProgress>();
+        var run = await new Engine(db, settings).Backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(5), new SyncProgress(reports), CancellationToken.None);
         Assert.Equal("complete", run.Outcome);
-        return sizes;
+        return [.. reports.Select(r => r.BatchSize)];
     }
 
     [Fact]
@@ -62,10 +62,5 @@ public sealed class AdaptiveBatchSizeTests
         Assert.Equal(2_000L, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
         // The size is kept with the checkpoint: the next run starts where this one left off.
         Assert.Equal(20, await db.ScalarAsync<int>("SELECT batch_size FROM backfill_progress WHERE migration = 'signal-events'"));
-    }
-
-    private sealed class Sizes(List<int> into) : IProgress<BackfillProgress>
-    {
-        public void Report(BackfillProgress value) => into.Add(value.BatchSize);
     }
 }

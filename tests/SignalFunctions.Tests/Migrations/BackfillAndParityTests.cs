@@ -175,13 +175,4 @@ public sealed class BackfillAndParityTests
         // Rows added behind the checkpoint are not the backfill's: under dual_write, ingest writes them to both tables.
         Assert.Equal(run.Progress.RowsScanned, await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
     }
-
-    private sealed class SyncProgress(List<BackfillProgress> into, Action<BackfillProgress>? then = null) : IProgress<BackfillProgress>
-    {
-        public void Report(BackfillProgress value)
-        {
-            into.Add(value);
-            then?.Invoke(value);
-        }
-    }
 }

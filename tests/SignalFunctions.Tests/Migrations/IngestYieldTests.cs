@@ -225,9 +225,4 @@ public sealed class IngestYieldTests
             _stop.Dispose();
         }
     }
-
-    private sealed class SyncProgress(List<BackfillProgress> into) : IProgress<BackfillProgress>
-    {
-        public void Report(BackfillProgress value) => into.Add(value);
-    }
 }
