@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# ./package.sh              build the Azure Functions deploy package:
-#                             artifacts/functionapp/      host.json, one folder per function with its
-#                                                         function.json, the self-contained linux-x64
-#                                                         executable SignalFunctions, appsettings.json
-#                             artifacts/functionapp.zip   the same, for zip deploy (execute bit kept)
+# ./package.sh              build the Azure Functions deploy package, a dotnet-isolated app:
+#                             artifacts/functionapp/      the worker's publish output: host.json,
+#                                                         worker.config.json, functions.metadata,
+#                                                         extensions.json, .azurefunctions/, SignalFunctions.dll
+#                             artifacts/functionapp.zip   the same, for zip deploy or `func azure functionapp publish`
 # ./package.sh --out DIR    the same under DIR instead of artifacts/ (the tests build into artifacts/test)
 #
-# The function.json files are generated from the function table by the packaged executable itself
-# (`SignalFunctions functions-json`), never written by hand. Each run starts from scratch; a failed
-# run leaves the previous package untouched and exits non-zero.
+# functions.metadata and worker.config.json are written by the Functions worker SDK at build time
+# from the [Function] methods; nothing here is written by hand. Each run starts from scratch; a
+# failed run leaves the previous package untouched and exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/apt.sh
@@ -23,18 +23,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-executable=SignalFunctions
-# host.json starts exactly this file; a rename on one side only would deploy a package the host can't start.
-if ! grep -Eq "\"defaultExecutablePath\"[[:space:]]*:[[:space:]]*\"$executable\"" host.json; then
-  echo "error: host.json customHandler.description.defaultExecutablePath must be \"$executable\"" >&2
-  exit 1
-fi
-
-# zip stores the Unix mode of each file (the execute bit); zipinfo shows it back for the check below.
-need_apt=()
-command -v zip >/dev/null 2>&1 || need_apt+=(zip)
-command -v zipinfo >/dev/null 2>&1 || need_apt+=(unzip)
-apt_install_missing "${need_apt[@]}"
+command -v zip >/dev/null 2>&1 || apt_install_missing zip
 
 mkdir -p "$out_root"
 out_root="$(cd "$out_root" && pwd)"
@@ -43,46 +32,39 @@ zipfile="$out_root/functionapp.zip"
 work="$(mktemp -d "$out_root/.package.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 staging="$work/functionapp"
-mkdir -p "$staging"
 
-echo "Publishing $executable (Release, linux-x64, self-contained single file)" >&2
+echo "Publishing SignalFunctions (Release, dotnet-isolated worker)" >&2
 # No build servers: nothing stays running after the script, and a caller reading our output
 # (the tests) is not held open by an MSBuild node that inherited it.
-if ! publish_log="$(dotnet publish src/SignalFunctions -c Release -r linux-x64 --self-contained \
-    -p:PublishSingleFile=true --disable-build-servers -nologo -v quiet -o "$work/publish" 2>&1)"; then
+if ! publish_log="$(dotnet publish src/SignalFunctions -c Release --disable-build-servers -nologo -v quiet -o "$staging" 2>&1)"; then
   echo "$publish_log" >&2
   echo "error: dotnet publish failed" >&2
   exit 1
 fi
-[ -f "$work/publish/$executable" ] || { echo "error: dotnet publish produced no $executable" >&2; exit 1; }
 
-install -m 0755 "$work/publish/$executable" "$staging/$executable"
-install -m 0644 "$work/publish/appsettings.json" "$staging/appsettings.json"
-install -m 0644 host.json "$staging/host.json"
-"$staging/$executable" functions-json --out "$staging" >/dev/null
-
-functions=()
-for dir in "$staging"/*/; do
-  [ -f "$dir/function.json" ] || { echo "error: $dir has no function.json" >&2; exit 1; }
-  functions+=("$(basename "$dir")")
+# What the Functions host reads from a dotnet-isolated package; a missing one deploys an app that runs nothing.
+for required in host.json worker.config.json functions.metadata extensions.json .azurefunctions SignalFunctions.dll; do
+  [ -e "$staging/$required" ] || { echo "error: the publish output has no $required" >&2; exit 1; }
 done
-[ ${#functions[@]} -gt 0 ] || { echo "error: functions-json wrote no functions" >&2; exit 1; }
-
-# -X: no uid/gid or extra timestamps; the Unix mode is still stored in each entry's external attributes.
-(cd "$staging" && zip -q -r -X "$work/functionapp.zip" .)
-mode="$(zipinfo "$work/functionapp.zip" "$executable" | awk '{print $1}')"
-if [[ "$mode" != -rwx* ]]; then
-  echo "error: $executable is stored in the zip as '$mode', without its execute bit" >&2
+grep -q '"language": *"dotnet-isolated"' "$staging/worker.config.json" \
+  || { echo "error: worker.config.json does not declare dotnet-isolated" >&2; exit 1; }
+if grep -q customHandler "$staging/host.json"; then
+  echo "error: host.json still has a customHandler section" >&2
   exit 1
 fi
+[ ! -e "$staging/local.settings.json" ] || { echo "error: local.settings.json must never be published" >&2; exit 1; }
+functions=$(grep -c '"scriptFile"' "$staging/functions.metadata" || true)
+[ "$functions" -gt 0 ] || { echo "error: functions.metadata lists no functions" >&2; exit 1; }
+
+# -X: no uid/gid or extra timestamps. The dot-folder .azurefunctions is included (zip -r . takes it).
+(cd "$staging" && zip -q -r -X "$work/functionapp.zip" .)
 
 rm -rf "$package" "$zipfile"
 mv "$staging" "$package"
 mv "$work/functionapp.zip" "$zipfile"
 
 echo "Built $package"
-echo "  host.json             customHandler $executable, HTTP requests forwarded, route prefix api"
-echo "  $executable       $(du -h "$package/$executable" | cut -f1), $(stat -c %A "$package/$executable")"
-echo "  appsettings.json"
-echo "  ${#functions[@]} functions:        ${functions[*]}"
-echo "Built $zipfile ($(du -h "$zipfile" | cut -f1); $executable stored as $mode)"
+echo "  worker.config.json    dotnet-isolated: dotnet SignalFunctions.dll"
+echo "  functions.metadata    $functions functions"
+echo "  host.json             route prefix api, function timeout $(grep -o '"functionTimeout": *"[^"]*"' "$package/host.json" | cut -d'"' -f4)"
+echo "Built $zipfile ($(du -h "$zipfile" | cut -f1))"

@@ -3,6 +3,11 @@
 # ./run.sh --urls U   serve on another address
 # ./run.sh VERB …     run an ops verb (status, stage, db migrate, repair, …; --help lists them)
 #
+# Serving runs the app as Azure runs it: the isolated worker (src/SignalFunctions), started by a
+# Functions host. Core Tools cannot be installed here, so the host is our development host
+# (src/SignalFunctions.DevHost), which speaks the host's side of the worker's gRPC contract. App
+# settings: local.settings.sample.json, then local.settings.json if you made one; the environment wins.
+#
 # Without ConnectionStrings__Signal, a project-local PostgreSQL cluster under .data/ is created
 # on first use, started (or reused), and stopped on exit if this run started it.
 set -euo pipefail
@@ -35,21 +40,27 @@ if [ -z "${ConnectionStrings__Signal:-}" ]; then
   export Ingest__AllowedOrigins__1="${Ingest__AllowedOrigins__1:-http://127.0.0.1:*}"
 fi
 
-if ! build_log="$(dotnet build src/SignalFunctions -c Release -nologo -v quiet 2>&1)"; then
-  echo "$build_log" >&2
-  exit 1
-fi
-app=(dotnet src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll)
+for project in src/SignalFunctions src/SignalFunctions.DevHost; do
+  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+done
+worker_dir=src/SignalFunctions/bin/Release/net10.0
 
 if [ $# -gt 0 ] && [[ "$1" != -* || "$1" == --help || "$1" == -h ]]; then
-  "${app[@]}" "$@"
+  dotnet "$worker_dir/SignalFunctions.dll" "$@"
   exit $?
 fi
 
-# Serve until Ctrl-C. A background job of a script ignores SIGINT, so the app is told with
-# SIGTERM, drains what it accepted, and exits; then the cluster stops.
-"${app[@]}" "$@" &
-app_pid=$!
-trap 'kill -TERM $app_pid 2>/dev/null || true' INT TERM
-wait $app_pid || true
-wait $app_pid 2>/dev/null || true
+settings=(--settings local.settings.sample.json)
+[ -f local.settings.json ] && settings+=(--settings local.settings.json)
+
+# Serve until Ctrl-C. A background job of a script ignores SIGINT, so the host is told with
+# SIGTERM: it stops taking requests, the worker drains what it accepted, both exit; then the cluster stops.
+dotnet src/SignalFunctions.DevHost/bin/Release/net10.0/SignalFunctions.DevHost.dll \
+  --script-root "$worker_dir" "${settings[@]}" "$@" &
+host_pid=$!
+trap 'kill -TERM $host_pid 2>/dev/null || true' INT TERM
+wait $host_pid || true
+wait $host_pid 2>/dev/null || true

@@ -53,7 +53,8 @@ public static class AppSetup
         return services;
     }
 
-    public static WebApplicationBuilder AddSignalServer(this WebApplicationBuilder builder)
+    /// <summary>What serving the functions needs on top of the core (any host builder: the worker's, or a test's).</summary>
+    public static IHostApplicationBuilder AddSignalServer(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
         services.AddSignalCore(builder.Configuration);
@@ -61,7 +62,7 @@ public static class AppSetup
         services.AddProblemDetails();
 
         var storeSettings = new StoreSettings();
-        ((IConfigurationBuilder)builder.Configuration).Add(storeSettings);
+        builder.Configuration.Add(storeSettings);
         services.AddSingleton(sp => new FlagState(sp.GetRequiredService<TimeProvider>(), storeSettings.Apply));
         services.AddFlagRefresh(builder.Configuration);
         services.AddSingleton<WriteHealth>();

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Options;
 using SignalFunctions;
 using SignalFunctions.Cli;
@@ -11,26 +12,27 @@ if (OpsCli.IsVerb(args))
 
 try
 {
-    // Settings files sit beside the executable, wherever it is started from (./run.sh, the Functions host).
-    var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-    builder.ConfigureHostingMode();
+    // Settings files sit beside the executable, wherever the host starts it from.
+    var builder = FunctionsApplication.CreateBuilder([.. args, "--contentRoot", AppContext.BaseDirectory]);
+    builder.ConfigureFunctionsWebApplication();
+    // After the integration's own middleware, which hands over the HttpContext. Outermost first:
+    // an exception in the browser-facing rules still answers problem+json.
+    builder.UseMiddleware<UnhandledExceptionMiddleware>();
+    builder.UseMiddleware<BrowserFacingMiddleware>();
     builder.AddSignalServer();
+    builder.AddWorkerHosting();
+    builder.StartServersLast();
 
-    var app = builder.Build();
+    using var host = builder.Build();
     // Settings first: a wrong one stops start-up before anything touches the database.
-    app.Services.GetRequiredService<IStartupValidator>().Validate();
-    if (!await app.Services.GetRequiredService<SchemaMigrator>().MigrateAtStartupAsync(app.Lifetime.ApplicationStopping))
+    host.Services.GetRequiredService<IStartupValidator>().Validate();
+    var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+    if (!await host.Services.GetRequiredService<SchemaMigrator>().MigrateAtStartupAsync(stopping))
     {
         return 1;
     }
-    app.MapFunctions();
-    await app.RunAsync();
+    await host.RunAsync();
     return 0;
-}
-catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-{
-    Console.Error.WriteLine($"error: {ex.Message} Is another instance running? Stop it, or pass --urls http://127.0.0.1:PORT.");
-    return 1;
 }
 catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException { Source: "SignalFunctions" })
 {

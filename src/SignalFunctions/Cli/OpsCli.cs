@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Database;
-using SignalFunctions.Hosting;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 
@@ -15,7 +14,10 @@ public static class OpsCli
 {
     public const int UsageError = 2;
 
-    /// <summary>Anything but a bare option list (e.g. --urls …) is a verb, or a usage error.</summary>
+    /// <summary>
+    /// Anything but an option list is a verb, or a usage error. The Functions host starts the worker
+    /// with options only (--functions-uri …, --functions-worker-id …); help and version are the CLI's.
+    /// </summary>
     public static bool IsVerb(string[] args) =>
         args.Length > 0 && (!args[0].StartsWith('-') || args[0] is "--help" or "-h" or "-?" or "--version");
 
@@ -67,7 +69,7 @@ public static class OpsCli
     {
         var root = new RootCommand("""
             SignalFunctions: zero-downtime PostgreSQL table migrations, with staged dual-write ingest.
-            Without a verb, ./run.sh serves the functions on http://127.0.0.1:7071/api (--urls to change).
+            Without a verb, it is the Azure Functions isolated worker that the Functions host starts.
             """);
         root.Subcommands.Add(StatusVerb.Command());
         root.Subcommands.Add(StageVerb.Command());
@@ -79,7 +81,6 @@ public static class OpsCli
         {
             root.Subcommands.Add(command);
         }
-        root.Subcommands.Add(FunctionsJsonVerb.Command());
         root.Subcommands.Add(RefreshViewsVerb.Command());
         root.Subcommands.Add(DemoDataVerb.Command());
         return root;

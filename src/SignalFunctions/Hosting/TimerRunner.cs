@@ -3,35 +3,45 @@ using System.Diagnostics;
 namespace SignalFunctions.Hosting;
 
 /// <summary>
-/// Runs one timer function, in either mode: fired by the standalone scheduler or by the Functions
-/// host's invocation. Every run logs its outcome; a failed run is logged, never swallowed.
+/// What one timer run reports: one summary line, plus any detail worth a log line. Failed: part of
+/// the run failed (its lines say which) after the rest ran, so the host records a failed invocation.
+/// </summary>
+public sealed record TimerOutcome(IReadOnlyList<string> Logs, bool Failed = false);
+
+/// <summary>A timer run that failed, in part or whole; thrown so the host records a failed invocation.</summary>
+public sealed class TimerRunFailedException(string timer, IReadOnlyList<string> lines, Exception? inner = null)
+    : Exception($"Timer {timer} failed: {string.Join(" | ", lines)}", inner);
+
+/// <summary>
+/// Runs one timer function as the Functions host invokes it. Every run logs its lines and outcome;
+/// a failed run is logged and then thrown, never swallowed.
 /// </summary>
 public sealed partial class TimerRunner(IServiceScopeFactory scopes, ILogger<TimerRunner> logger)
 {
-    public async Task<(bool Succeeded, IReadOnlyList<string> Logs)> RunAsync(TimerFunction timer, CancellationToken ct)
+    public async Task RunAsync(string timer, Func<IServiceProvider, CancellationToken, Task<TimerOutcome>> run, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
+        TimerOutcome outcome;
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var outcome = await timer.Run(scope.ServiceProvider, ct);
-            foreach (var line in outcome.Logs)
-            {
-                LogLine(timer.Name, line);
-            }
-            if (outcome.Failed)
-            {
-                LogPartlyFailed(timer.Name, watch.ElapsedMilliseconds);
-                return (false, outcome.Logs);
-            }
-            LogSucceeded(timer.Name, watch.ElapsedMilliseconds);
-            return (true, outcome.Logs);
+            outcome = await run(scope.ServiceProvider, ct);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            LogFailed(ex, timer.Name, watch.ElapsedMilliseconds);
-            return (false, [$"{timer.Name} failed: {ex.Message}"]);
+            LogFailed(ex, timer, watch.ElapsedMilliseconds);
+            throw new TimerRunFailedException(timer, [ex.Message], ex);
         }
+        foreach (var line in outcome.Logs)
+        {
+            LogLine(timer, line);
+        }
+        if (outcome.Failed)
+        {
+            LogPartlyFailed(timer, watch.ElapsedMilliseconds);
+            throw new TimerRunFailedException(timer, outcome.Logs);
+        }
+        LogSucceeded(timer, watch.ElapsedMilliseconds);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Timer}: {Line}")]

@@ -60,7 +60,6 @@ public sealed class OpsVerbsTests : IClassFixture<TestDatabase>
     [InlineData("db", "--help")]
     [InlineData("db", "migrate", "--help")]
     [InlineData("repair", "--help")]
-    [InlineData("functions-json", "--help")]
     public async Task Every_verb_has_help(params string[] args)
     {
         var (exit, output, _) = await RunAsync(args);

@@ -1,3 +1,4 @@
+using SignalFunctions.Hosting;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.AppConfiguration;
 using SignalFunctions.Tests.Faults;
@@ -29,7 +30,7 @@ public abstract class TwoInstances(int refreshSeconds, IReadOnlyDictionary<strin
 
     public async Task InitializeAsync()
     {
-        var appSettings = Functions.Timers.ToDictionary(timer => timer.ScheduleSetting, _ => FaultKit.NeverSchedule);
+        var appSettings = TimerFunctions.Names.ToDictionary(timer => $"{timer}Schedule", _ => FaultKit.NeverSchedule);
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
         {
             appSettings[name] = value;

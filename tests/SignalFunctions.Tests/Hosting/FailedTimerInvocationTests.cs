@@ -1,43 +1,45 @@
-using System.Net;
+using SignalFunctions.DevHost.Rpc;
+using SignalFunctions.DevHost.Triggers;
 using SignalFunctions.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace SignalFunctions.Tests.Hosting;
 
-/// <summary>A timer run that fails must fail the invocation (non-2xx), in the same JSON shape, and leave the handler serving.</summary>
+/// <summary>A timer run that fails must come back to the host as a failed invocation, and leave the worker serving.</summary>
 public sealed class FailedTimerInvocationTests : IAsyncLifetime
 {
     private PostgresCluster _cluster = null!;
     private TestDatabase _db = null!;
-    private FunctionsHostDouble _host = null!;
 
     public async Task InitializeAsync()
     {
-        // A cluster of its own, to stop under the running handler.
+        // A cluster of its own, to stop under the running worker.
         _cluster = await PostgresCluster.StartNewAsync();
         _db = await TestDatabase.CreateAsync(_cluster.AdminConnectionString);
-        _host = await FunctionsHostDouble.StartAsync(await FunctionPackage.GetAsync(), HostedHandlerFixture.AppSettings(_db.ConnectionString));
     }
 
     public async Task DisposeAsync()
     {
-        await _host.DisposeAsync();
         await _db.DisposeAsync();
         await _cluster.DisposeAsync();
     }
 
     [Fact]
-    public async Task Timer_run_that_cannot_reach_the_database_answers_500_with_the_invocation_result_shape()
+    public async Task Timer_run_that_cannot_reach_the_database_is_a_failed_invocation_naming_what_failed()
     {
+        var package = await FunctionPackage.GetAsync();
+        await using var host = await PackagedApp.HostAsync(package, PackagedApp.Settings(_db.ConnectionString));
+        var timers = new TimerTrigger(host, NullLogger<TimerTrigger>.Instance);
         await _cluster.StopAsync();
 
-        using var response = await _host.InvokeTimerAsync("Repair");
+        var failed = await timers.RunAsync(host.Find("Repair")!, "test", null, CancellationToken.None);
 
-        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        var body = await response.Content.ReadAsStringAsync();
-        HostContractTests.AssertInvocationResult(response, body);
-        Assert.Contains("Repair signal-events failed", body, StringComparison.Ordinal);
+        Assert.Equal(StatusResult.Types.Status.Failure, failed!.Result.Status);
+        Assert.Contains("Repair", failed.Result.Exception.Message, StringComparison.Ordinal);
 
-        using var ping = await _host.Handler.Client.GetAsync("/");
-        Assert.Equal(HttpStatusCode.OK, ping.StatusCode);
+        // The failure ended the run, not the worker: it still answers the next invocation.
+        var again = await timers.RunAsync(host.Find("Repair")!, "test", null, CancellationToken.None);
+        Assert.NotNull(again);
+        Assert.Null(host.WorkerExitCode);
     }
 }

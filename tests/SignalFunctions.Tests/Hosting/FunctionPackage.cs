@@ -1,23 +1,26 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Hosting;
 
 /// <summary>
 /// The deploy package exactly as ./package.sh builds it, built once per test run into
-/// artifacts/test/ (a publish takes tens of seconds) and shared by every hosting test.
+/// artifacts/test/ (a publish takes tens of seconds) and shared by every hosting test, which run
+/// the zip's contents as a zip deploy lays them out.
 /// </summary>
 public sealed class FunctionPackage
 {
     private static readonly Lazy<Task<FunctionPackage>> Built = new(BuildAsync);
 
-    public const string ExecutableName = "SignalFunctions";
-
     /// <summary>What `./package.sh --out Root` made: Root/functionapp and Root/functionapp.zip.</summary>
     public string Root { get; }
     public string Folder => Path.Combine(Root, "functionapp");
     public string Zip => Path.Combine(Root, "functionapp.zip");
-    public string Executable => Path.Combine(Folder, ExecutableName);
+
+    /// <summary>The zip's contents, unpacked: what the host runs after a zip deploy.</summary>
+    public string Deployed => Path.Combine(Root, "deployed");
+
     public TimeSpan BuildTime { get; }
 
     private FunctionPackage(string root, TimeSpan buildTime)
@@ -67,6 +70,12 @@ public sealed class FunctionPackage
         {
             throw new InvalidOperationException($"./package.sh failed ({process.ExitCode}):\n{await stdout}{await stderr}");
         }
-        return new FunctionPackage(root, watch.Elapsed);
+        var package = new FunctionPackage(root, watch.Elapsed);
+        if (Directory.Exists(package.Deployed))
+        {
+            Directory.Delete(package.Deployed, recursive: true);
+        }
+        ZipFile.ExtractToDirectory(package.Zip, package.Deployed);
+        return package;
     }
 }

@@ -6,8 +6,9 @@ using System.Text;
 namespace SignalFunctions.Tests.Infrastructure;
 
 /// <summary>
-/// The real app in its own process, on real Kestrel over loopback: what a browser or the
-/// Functions host talks to. Output is kept for assertions and for failure messages.
+/// The real app in its own processes, as ./run.sh runs it: the development host (the Functions
+/// host's side of the contract, on real Kestrel over loopback) and the worker it starts. Output of
+/// both is kept for assertions and for failure messages.
 /// </summary>
 public sealed class AppProcess : IAsyncDisposable
 {
@@ -32,34 +33,39 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts the app standalone on a free port and waits until /api/health answers.</summary>
-    public static async Task<AppProcess> StartAsync(string connectionString, IDictionary<string, string>? settings = null, bool hosted = false)
+    /// <summary>
+    /// Starts the app as ./run.sh does: the development host with the worker's build output and the
+    /// sample settings, serving on a free port, and waits until /api/health answers. The settings go
+    /// into the environment, which wins over the sample's values.
+    /// </summary>
+    public static async Task<AppProcess> StartAsync(string connectionString, IDictionary<string, string>? settings = null)
     {
         var port = Repo.FreePort();
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(Repo.AppDll)! };
-        start.ArgumentList.Add(Repo.AppDll);
+        var start = DevHostStart(Repo.AppOutput, port);
         start.Environment["ConnectionStrings__Signal"] = connectionString;
-        start.Environment.Remove("ASPNETCORE_URLS");
-        if (hosted)
-        {
-            start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        else
-        {
-            start.ArgumentList.Add("--urls");
-            start.ArgumentList.Add($"http://127.0.0.1:{port}");
-        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
         }
-        return await StartAsync(start, port, hosted ? "/" : "/api/health");
+        return await StartAsync(start, port, "/api/health");
     }
 
-    /// <summary>
-    /// Starts the app from any command line that serves on 127.0.0.1:{port} (the packaged
-    /// executable, for the hosting contract tests) and waits until readyPath answers.
-    /// </summary>
+    /// <summary>The development host serving the worker in scriptRoot on 127.0.0.1:port, with ./run.sh's settings file.</summary>
+    public static ProcessStartInfo DevHostStart(string scriptRoot, int port)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Repo.Root };
+        start.ArgumentList.Add(Repo.DevHostDll);
+        start.ArgumentList.Add("--script-root");
+        start.ArgumentList.Add(scriptRoot);
+        start.ArgumentList.Add("--settings");
+        start.ArgumentList.Add(Path.Combine(Repo.Root, "local.settings.sample.json"));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.Environment.Remove("ASPNETCORE_URLS");
+        return start;
+    }
+
+    /// <summary>Starts any command line that serves on 127.0.0.1:{port} and waits until readyPath answers.</summary>
     public static async Task<AppProcess> StartAsync(ProcessStartInfo start, int port, string readyPath)
     {
         start.RedirectStandardOutput = true;
@@ -102,7 +108,7 @@ public sealed class AppProcess : IAsyncDisposable
     public async Task<System.Text.Json.JsonElement> HealthAsync() =>
         await Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/health");
 
-    /// <summary>SIGKILL: no shutdown code runs, as when a host dies.</summary>
+    /// <summary>SIGKILL of the host and its worker: no shutdown code runs, as when a machine dies.</summary>
     public void Kill()
     {
         _process.Kill(entireProcessTree: true);
@@ -114,7 +120,7 @@ public sealed class AppProcess : IAsyncDisposable
         Client.Dispose();
         if (!_process.HasExited)
         {
-            // SIGTERM first so the app drains its queue, as it would under the Functions host.
+            // SIGTERM first: the host stops taking requests and the worker drains its queue, as on a scale-in.
             Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             try

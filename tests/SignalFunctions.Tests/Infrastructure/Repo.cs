@@ -11,8 +11,14 @@ public static class Repo
     public const string Configuration = "Release";
 #endif
 
-    /// <summary>The app built by the same build as these tests (the test project references it).</summary>
-    public static string AppDll => Path.Combine(Root, "src", "SignalFunctions", "bin", Configuration, "net10.0", "SignalFunctions.dll");
+    /// <summary>The worker's build output (the test project references it): the script root ./run.sh serves.</summary>
+    public static string AppOutput => Path.Combine(Root, "src", "SignalFunctions", "bin", Configuration, "net10.0");
+
+    /// <summary>The app, for its ops verbs.</summary>
+    public static string AppDll => Path.Combine(AppOutput, "SignalFunctions.dll");
+
+    /// <summary>The development host built by the same build (the test project references it).</summary>
+    public static string DevHostDll => Path.Combine(Root, "src", "SignalFunctions.DevHost", "bin", Configuration, "net10.0", "SignalFunctions.DevHost.dll");
 
     private static string FindRoot()
     {

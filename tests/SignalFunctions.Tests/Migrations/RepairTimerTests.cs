@@ -1,19 +1,23 @@
+using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
-using SignalFunctions.Tests.Hosting;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
 /// <summary>
-/// The Repair timer as the Functions host fires it (issue 3 §4, §7): one summary line per migration
-/// in the invocation's Logs; an entry whose replay fails stays queued with its error and attempt
-/// count, and is repaired by a later run once the cause is gone.
+/// The Repair timer's runs (issue 3 §4, §7): one summary line per migration; an entry whose replay
+/// fails stays queued with its error and attempt count, and is repaired by a later run once the
+/// cause is gone.
 /// </summary>
-public sealed class RepairTimerTests(HostedHandlerFixture fixture) : IClassFixture<HostedHandlerFixture>
+public sealed class RepairTimerTests(TestDatabase db) : IClassFixture<TestDatabase>
 {
     private const string Blocked = "signal_events refuses writes in this test";
 
-    private Task<IReadOnlyList<string>> InvokeAsync() => fixture.Host.InvokeTimerForLogsAsync("Repair");
+    private async Task<IReadOnlyList<string>> InvokeAsync()
+    {
+        await using var services = TimerServices.For(db);
+        return (await MigrationTimers.RepairAsync(services, CancellationToken.None)).Logs;
+    }
 
     private static string SignalEventsLine(IReadOnlyList<string> logs) =>
         Assert.Single(logs, l => l.StartsWith("Repair signal-events:", StringComparison.Ordinal));
@@ -21,7 +25,6 @@ public sealed class RepairTimerTests(HostedHandlerFixture fixture) : IClassFixtu
     [Fact]
     public async Task A_failing_replay_stays_queued_with_its_error_and_attempts_and_a_later_run_repairs_it()
     {
-        var db = fixture.Db;
         var (entry, eventId) = await RepairEntries.QueueNewSideEventAsync(db);
         await RepairEntries.BlockInsertsAsync(db, "signal_events", Blocked);
 

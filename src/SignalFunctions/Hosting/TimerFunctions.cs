@@ -1,0 +1,50 @@
+using System.Reflection;
+using Microsoft.Azure.Functions.Worker;
+using SignalFunctions.Guard;
+using SignalFunctions.Migrations;
+using SignalFunctions.Views;
+
+namespace SignalFunctions.Hosting;
+
+/// <summary>
+/// Every timer function. The host reads each schedule from the app setting {Name}Schedule (the
+/// %…% in the trigger) and refuses to start a timer whose setting is missing, so every deployment
+/// sets all of them: local.settings.sample.json and infra/ give the defaults below.
+/// </summary>
+public sealed class TimerFunctions(TimerRunner runner)
+{
+    // 6-field NCRONTAB (sec min hour day month weekday), UTC.
+    public const string BackfillSchedule = "0 */1 * * * *";
+    public const string ParitySchedule = "0 */15 * * * *";
+    public const string RepairSchedule = "0 */1 * * * *";
+    public const string RefreshViewsSchedule = "0 */5 * * * *";
+    public const string GuardSchedule = "0 */1 * * * *";
+
+    /// <summary>The name of every timer function, read from the [Function] attributes below.</summary>
+    public static readonly IReadOnlyList<string> Names = typeof(TimerFunctions).GetMethods()
+        .Select(m => m.GetCustomAttribute<FunctionAttribute>()?.Name)
+        .OfType<string>()
+        .ToList();
+
+    // The TimerInfo parameters are unused, but their triggers are what make these timer functions.
+
+    [Function("Backfill")]
+    public Task Backfill([TimerTrigger("%BackfillSchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("Backfill", MigrationTimers.BackfillAsync, ct);
+
+    [Function("Parity")]
+    public Task Parity([TimerTrigger("%ParitySchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("Parity", MigrationTimers.ParityAsync, ct);
+
+    [Function("Repair")]
+    public Task Repair([TimerTrigger("%RepairSchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("Repair", MigrationTimers.RepairAsync, ct);
+
+    [Function("RefreshViews")]
+    public Task RefreshViews([TimerTrigger("%RefreshViewsSchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("RefreshViews", DeclaredViews.RunTimerAsync, ct);
+
+    [Function("Guard")]
+    public Task Guard([TimerTrigger("%GuardSchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("Guard", StageGuard.RunTimerAsync, ct);
+}
