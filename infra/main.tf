@@ -1,7 +1,8 @@
-# SignalFunctions in Azure: a custom-handler Function App on the Flex Consumption plan (Linux),
-# Azure Database for PostgreSQL flexible server, an App Configuration store for the stage flags,
-# and the storage account the Functions host needs (AzureWebJobsStorage: timer leases, keys) and
-# Flex Consumption deploys from.
+# SignalFunctions in Azure: a .NET isolated worker Function App (dotnet-isolated 10.0) on the Flex
+# Consumption plan (Linux), Azure Database for PostgreSQL flexible server, an App Configuration
+# store for the stage flags, Application Insights (workspace-based) for the host's and the worker's
+# telemetry, and the storage account the Functions host needs (AzureWebJobsStorage: timer schedule
+# status and singleton leases, keys) and Flex Consumption deploys from.
 
 resource "azurerm_resource_group" "this" {
   name     = "${var.name}-rg"
@@ -75,6 +76,25 @@ resource "azurerm_app_configuration" "this" {
   sku                 = "standard"
 }
 
+# Logs and telemetry: the Functions host, and the worker through
+# Microsoft.Azure.Functions.Worker.ApplicationInsights, send to this workspace-based Application
+# Insights resource; both read APPLICATIONINSIGHTS_CONNECTION_STRING (set from site_config below).
+resource "azurerm_log_analytics_workspace" "this" {
+  name                = "${var.name}-log"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  sku                 = "PerGB2018"
+  retention_in_days   = 30
+}
+
+resource "azurerm_application_insights" "this" {
+  name                = "${var.name}-appi"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  workspace_id        = azurerm_log_analytics_workspace.this.id
+  application_type    = "web"
+}
+
 resource "azurerm_function_app_flex_consumption" "this" {
   name                = "${var.name}-func"
   resource_group_name = azurerm_resource_group.this.name
@@ -82,12 +102,17 @@ resource "azurerm_function_app_flex_consumption" "this" {
   service_plan_id     = azurerm_service_plan.this.id
   https_only          = true
 
-  # The custom handler (host.json customHandler); on Flex Consumption this takes the place of the
-  # FUNCTIONS_WORKER_RUNTIME=custom app setting, which the plan refuses.
-  runtime_name    = "custom"
-  runtime_version = "1.0"
+  # The .NET isolated worker (framework-dependent SignalFunctions.dll: the platform supplies .NET).
+  # On Flex Consumption this is functionAppConfig.runtime, which takes the place of the
+  # FUNCTIONS_WORKER_RUNTIME=dotnet-isolated app setting (the plan refuses that setting).
+  # The project targets net10.0, so 10.0 is required; Flex Consumption offers dotnet-isolated 10.0,
+  # with 9.0 and 8.0 as the fall-backs if a region lacks it (which would mean retargeting the project).
+  runtime_name    = "dotnet-isolated"
+  runtime_version = "10.0"
 
-  # The provider also writes AzureWebJobsStorage from this key, so the host gets its storage too.
+  # The provider also writes AzureWebJobsStorage from this key, so the host gets its storage too:
+  # timers keep their schedule status (ScheduleStatus, IsPastDue) and their singleton lease there
+  # (one run of a timer at a time across instances), and function keys live there.
   storage_container_type      = "blobContainer"
   storage_container_endpoint  = "${azurerm_storage_account.this.primary_blob_endpoint}${azurerm_storage_container.deployments.name}"
   storage_authentication_type = "StorageAccountConnectionString"
@@ -102,7 +127,11 @@ resource "azurerm_function_app_flex_consumption" "this" {
 
   # No platform CORS: the app answers CORS itself for Ingest__AllowedOrigins (platform CORS would
   # take over the preflight and hide the app's 403 for other origins).
-  site_config {}
+  site_config {
+    # The provider writes this as the APPLICATIONINSIGHTS_CONNECTION_STRING app setting (and reads it
+    # back from there: don't also put it in app_settings).
+    application_insights_connection_string = azurerm_application_insights.this.connection_string
+  }
 
   app_settings = merge(
     {
@@ -116,7 +145,9 @@ resource "azurerm_function_app_flex_consumption" "this" {
     merge([for migration, arguments in var.migration_arguments : {
       for name, value in arguments : "Migrations__Arguments__${replace(migration, "-", "_")}__${name}" => tostring(value)
     }]...),
-    # Each timer function.json reads its {Name}Schedule setting: the host refuses a timer whose setting is missing.
+    # The worker's function metadata declares each timer's schedule as %{Name}Schedule% (e.g.
+    # [TimerTrigger("%RepairSchedule%")]); the host resolves it from these settings and refuses a
+    # timer whose setting is missing.
     var.timer_schedules,
   )
 }

@@ -17,3 +17,12 @@ output "postgres_fqdn" {
 output "app_configuration_endpoint" {
   value = azurerm_app_configuration.this.endpoint
 }
+
+output "application_insights_name" {
+  value = azurerm_application_insights.this.name
+}
+
+output "application_insights_connection_string" {
+  value     = azurerm_application_insights.this.connection_string
+  sensitive = true
+}

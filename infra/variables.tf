@@ -33,7 +33,7 @@ variable "postgres_sku" {
 }
 
 variable "timer_schedules" {
-  description = "One app setting per timer, {Name}Schedule: 6-field NCRONTAB (sec min hour day month weekday, UTC); each function.json reads its setting as %%{Name}Schedule%%."
+  description = "One app setting per timer, {Name}Schedule: 6-field NCRONTAB (sec min hour day month weekday, UTC); the worker's function metadata declares each timer's schedule as %%{Name}Schedule% and the host refuses a timer whose setting is missing."
   type        = map(string)
   default = {
     BackfillSchedule     = "0 */1 * * * *"

@@ -4,7 +4,8 @@ terraform {
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"
-      # azurerm_function_app_flex_consumption accepts runtime_name "custom" only in recent 4.x releases.
+      # azurerm_function_app_flex_consumption (runtime_name "dotnet-isolated",
+      # site_config.application_insights_connection_string) exists from 4.21; the floor stays at 4.50.
       version = ">= 4.50, < 5.0"
     }
   }
