@@ -10,6 +10,8 @@
 # the engine backfills (yielding to it), and idle again with the tables full. Prints one set of tables (also left in $SIGNAL_ENGINE_BENCH_RESULTS,
 # default /tmp/signal-engine-bench.md); exits 0 when every check holds and every target is met.
 # Engine settings come from the environment, e.g. Migrations__TargetBatchMilliseconds=150.
+# The verbs run as `SignalFunctions.dll VERB …`; the ingest section's server is served as ./run.sh
+# serves it, by the dev host (src/SignalFunctions.DevHost) with local.settings.sample.json.
 # Everything it starts is stopped when it ends, however it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,7 @@ work="$(mktemp -d /tmp/signal-engine-bench.XXXXXX)"
 chmod 755 "$work"
 
 cleanup() {
+  # The dev host's pid, while it serves; SIGTERM stops it and its worker.
   if [ -f "$work/app.pid" ]; then kill -TERM "$(cat "$work/app.pid")" 2>/dev/null || true; fi
   pg_stop "$work/postgres"
   rm -rf "$work"
@@ -33,8 +36,8 @@ cleanup() {
 trap cleanup EXIT
 
 pg_ensure_binaries
-echo "Building the app and the bench (Release)…" >&2
-for project in src/SignalFunctions bench/SignalFunctions.EngineBench; do
+echo "Building the app, the dev host and the bench (Release)…" >&2
+for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.EngineBench; do
   if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
     echo "$build_log" >&2
     exit 1
@@ -49,6 +52,8 @@ timeout --signal=TERM --kill-after=30 36m \
   dotnet bench/SignalFunctions.EngineBench/bin/Release/net10.0/SignalFunctions.EngineBench.dll \
   --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres" \
   --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  --devhost src/SignalFunctions.DevHost/bin/Release/net10.0/SignalFunctions.DevHost.dll \
+  --settings local.settings.sample.json \
   --work "$work" \
   --results "${SIGNAL_ENGINE_BENCH_RESULTS:-/tmp/signal-engine-bench.md}" \
   "$@"

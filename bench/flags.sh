@@ -9,6 +9,8 @@
 # (default 10) flips signal-events off <-> complete and times, on each instance, the first ingest
 # write that lands only in the table the new stage writes. Prints median and max per instance
 # beside the targets: embedded <= 1 s, polling <= S + 1 s, push <= 1 s.
+# Each app process is served as ./run.sh serves it: the dev host (src/SignalFunctions.DevHost) with
+# local.settings.sample.json starts the worker and forwards HTTP to it; stopped with SIGTERM.
 # Builds in Release and starts its own PostgreSQL in a temporary directory; stops all it starts.
 # bench/flags.sh --eval instead prints the ns per stage evaluation on ingest's hot path
 # (FeatureManagement's variant vs the bare bucket), in-process, in a few seconds.
@@ -17,7 +19,7 @@ cd "$(dirname "$0")/.."
 source scripts/postgres.sh
 
 for arg in "$@"; do
-  case "$arg" in -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+  case "$arg" in -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 done
 
 if [ "${1:-}" = "--eval" ]; then
@@ -44,8 +46,8 @@ cleanup() {
 trap cleanup EXIT
 
 pg_ensure_binaries
-echo "Building the app and the bench (Release)…" >&2
-for project in src/SignalFunctions bench/SignalFunctions.FlagsBench; do
+echo "Building the app, the dev host and the bench (Release)…" >&2
+for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.FlagsBench; do
   if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
     echo "$build_log" >&2
     exit 1
@@ -57,4 +59,6 @@ pg_start "$work/postgres" "$PG_PORT" >/dev/null
 dotnet bench/SignalFunctions.FlagsBench/bin/Release/net10.0/SignalFunctions.FlagsBench.dll \
   --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" \
   --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  --devhost src/SignalFunctions.DevHost/bin/Release/net10.0/SignalFunctions.DevHost.dll \
+  --settings local.settings.sample.json \
   "$@"

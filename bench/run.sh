@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # bench/run.sh [--seconds N] [--windows N] [--warmup N] [--only a,b,c,d] [--app-env KEY=VALUE] [--app DLL] …
 #
-# The ingest benchmark of issue 2 §7, in about three minutes: builds the app and the bench in
-# Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a temporary
-# directory on its own port, then bench/SignalFunctions.Bench drives everything over loopback
-# with wrk and prints one table: (a) single events, (b) 100-event batches, each in stage off
-# and dual_write, (c) binary COPY of the same rows, (d) a bare endpoint that discards the same
+# The ingest benchmark of issue 2 §7, in about three minutes: builds the app, the dev host and the
+# bench in Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a
+# temporary directory on its own port, then bench/SignalFunctions.Bench drives everything over
+# loopback with wrk and prints one table: (a) single events, (b) 100-event batches, each in stage
+# off and dual_write, (c) binary COPY of the same rows, (d) a bare endpoint that discards the same
 # bodies; the app's resident memory, who used the CPU, the row checks and the targets.
+# The app is served as ./run.sh serves it: the dev host (src/SignalFunctions.DevHost) starts the
+# worker from its build output with local.settings.sample.json (the bench's settings in the
+# environment win) and forwards every request to it; the worker's and the host's CPU and memory
+# are reported apart.
 # Options go to the bench (BenchSettings.cs lists them; a wrong one prints them). Installs wrk with apt
 # when it is missing. Everything it starts is stopped when it ends, however it ends.
 set -euo pipefail
@@ -18,6 +22,8 @@ work="$(mktemp -d /tmp/signal-bench.XXXXXX)"
 chmod 755 "$work"
 
 cleanup() {
+  # The bench stops the dev host itself; this is for a bench that was killed. The host stops the worker.
+  if [ -f "$work/devhost.pid" ]; then kill -TERM "$(cat "$work/devhost.pid")" 2>/dev/null || true; fi
   pg_stop "$work/postgres"
   rm -rf "$work"
 }
@@ -33,8 +39,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 pg_ensure_binaries
 
-echo "Building the app and the bench (Release)…" >&2
-for project in src/SignalFunctions bench/SignalFunctions.Bench; do
+echo "Building the app, the dev host and the bench (Release)…" >&2
+for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.Bench; do
   if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
     echo "$build_log" >&2
     exit 1
@@ -47,6 +53,8 @@ pg_start "$work/postgres" "$PG_PORT" >/dev/null
 dotnet bench/SignalFunctions.Bench/bin/Release/net10.0/SignalFunctions.Bench.dll run \
   --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres" \
   --app src/SignalFunctions/bin/Release/net10.0/SignalFunctions.dll \
+  --devhost src/SignalFunctions.DevHost/bin/Release/net10.0/SignalFunctions.DevHost.dll \
+  --settings local.settings.sample.json \
   --wrk-script bench/ingest.lua \
   --work "$work" \
   --results "${SIGNAL_BENCH_RESULTS:-/tmp/signal-bench-results.md}" \

@@ -4,12 +4,14 @@
 # The view-refresh benchmark of issue 3 §8: on a database with demo data (default 1,000,000
 # legacy rows, backfilled into signal_events through the engine), N new events (default 1,000)
 # on one day, then an incremental refresh of signal_daily_rollup, against a full refresh after
-# the same kind of change, both run by the RefreshViews timer in a warm hosted-mode process. Prints
+# the same kind of change, both run by the RefreshViews timer in a warm worker, served as ./run.sh
+# serves it (the dev host, src/SignalFunctions.DevHost, runs the timer through its admin API). Prints
 # both timings (medians over --rounds, default 5) and the ratio, and checks that each incremental
 # result is exactly what a full refresh computes (the full refresh that follows it rewrites no
 # row, and the rollup's checksum is unchanged).
-# Builds the app in Release and starts its own PostgreSQL (fsync and synchronous_commit on) in a
-# temporary directory on its own port; everything it starts is stopped when it ends.
+# Builds the app and the dev host in Release and starts its own PostgreSQL (fsync and
+# synchronous_commit on) in a temporary directory on its own port; everything it starts is stopped
+# when it ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     --rows) rows="$2"; shift 2 ;;
     --events) events="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument $1; see bench/views.sh --help" >&2; exit 2 ;;
   esac
 done
@@ -35,11 +37,13 @@ cleanup() {
 trap cleanup EXIT
 
 pg_ensure_binaries
-echo "Building the app (Release)…" >&2
-if ! build_log="$(dotnet build src/SignalFunctions -c Release -nologo -v quiet 2>&1)"; then
-  echo "$build_log" >&2
-  exit 1
-fi
+echo "Building the app and the dev host (Release)…" >&2
+for project in src/SignalFunctions src/SignalFunctions.DevHost; do
+  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
+    echo "$build_log" >&2
+    exit 1
+  fi
+done
 echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
 pg_start "$work/postgres" "$PG_PORT" >/dev/null
 pg_create_db "$PG_PORT" signal
@@ -76,17 +80,45 @@ checksum() {
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# The RefreshViews timer as the Functions host fires it, in one warm process: the path that runs
+# The RefreshViews timer as the Functions host fires it, in one warm worker: the path that runs
 # every five minutes (./run.sh refresh-views is the same code plus process start and JIT, ~0.2 s).
+# Served as ./run.sh serves it: the dev host starts the worker. Every timer's schedule is a year
+# out, so only the runs asked for here touch the database.
 port="${SIGNAL_VIEWS_BENCH_APP_PORT:-55484}"
-FUNCTIONS_CUSTOMHANDLER_PORT="$port" "${app[@]}" >"$work/app.log" 2>&1 &
-app_pid=$!
-trap 'kill -TERM $app_pid 2>/dev/null || true; wait $app_pid 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.2; done
-# One summary line, e.g. "RefreshViews signal_daily_rollup: incremental, 218 buckets recomputed (…), 643 rows written, 0 removed, in 61 ms".
+never="0 0 0 1 1 *"
+BackfillSchedule="$never" ParitySchedule="$never" RepairSchedule="$never" RefreshViewsSchedule="$never" GuardSchedule="$never" \
+  dotnet src/SignalFunctions.DevHost/bin/Release/net10.0/SignalFunctions.DevHost.dll \
+  --script-root src/SignalFunctions/bin/Release/net10.0 --settings local.settings.sample.json \
+  --urls "http://127.0.0.1:$port" >"$work/app.log" 2>&1 &
+host_pid=$!
+# SIGTERM to the dev host stops the worker too.
+trap 'kill -TERM $host_pid 2>/dev/null || true; wait $host_pid 2>/dev/null || true; cleanup' EXIT
+app_failed() { echo "error: $1; the app's log ends:" >&2; tail -40 "$work/app.log" >&2; exit 1; }
+for _ in $(seq 600); do
+  curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break
+  kill -0 "$host_pid" 2>/dev/null || app_failed "the dev host exited"
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$port/api/health" >/dev/null || app_failed "the app did not answer /api/health within 120 s"
+# One run through the dev host's admin API, which answers 202 and runs it in the background; then its
+# summary line from the worker's log, e.g. "RefreshViews signal_daily_rollup: incremental, 218 buckets
+# recomputed (…), 643 rows written, 0 removed, in 61 ms".
 refresh() {
-  curl -sf -X POST "http://127.0.0.1:$port/RefreshViews" -H 'Content-Type: application/json' -d '{"Data":{},"Metadata":{}}' \
-    | sed -E 's/.*"Logs":\["([^"]*)".*/\1/'
+  local done_before summaries_before
+  done_before="$(grep -c "Executed 'Functions.RefreshViews'" "$work/app.log" || true)"
+  summaries_before="$(grep -c 'RefreshViews: RefreshViews signal_daily_rollup: ' "$work/app.log" || true)"
+  curl -sf -X POST "http://127.0.0.1:$port/admin/functions/RefreshViews" >/dev/null || app_failed "the admin API refused to run RefreshViews"
+  for _ in $(seq 3000); do
+    [ "$(grep -c "Executed 'Functions.RefreshViews'" "$work/app.log" || true)" -gt "$done_before" ] && break
+    sleep 0.1
+  done
+  grep "Executed 'Functions.RefreshViews'" "$work/app.log" | tail -1 | grep -q '(Succeeded' || app_failed "RefreshViews did not succeed"
+  # The worker's console logger writes on its own thread: the line may come just after the host's.
+  for _ in $(seq 100); do
+    [ "$(grep -c 'RefreshViews: RefreshViews signal_daily_rollup: ' "$work/app.log" || true)" -gt "$summaries_before" ] && break
+    sleep 0.05
+  done
+  sed -nE 's/.*RefreshViews: (RefreshViews signal_daily_rollup: .*)$/\1/p' "$work/app.log" | tail -1
 }
 # The timer's own full path: the periodic full refresh, made due.
 refresh_full() {

@@ -6,12 +6,21 @@ namespace SignalFunctions.Bench;
 public sealed record BenchSettings
 {
     public const string OptionsHelp =
+        "--app DLL (the worker as built; the dev host serves its folder) --devhost DLL (SignalFunctions.DevHost.dll, which starts the worker and forwards HTTP to it) " +
+        "--settings FILE (the dev host's app settings file, as ./run.sh passes local.settings.sample.json; the environment and --app-env win) " +
         "--seconds N (one measured window, 5) --windows N (windows per scenario, the best is shown, 3) --warmup N (3) --connections N (64, single events) " +
         "--batch-connections N (16, 100-event batches) --copy-streams N (2) --app-port N (55480) --bare-port N (55481) " +
-        "--results FILE (markdown copy of the table) --work DIR (app and bare endpoint logs) --app-env K=V (extra app setting, repeatable) --only a,b,c,d";
+        "--results FILE (markdown copy of the table) --work DIR (logs of the app, i.e. dev host and worker, and of the bare endpoint) --app-env K=V (extra app setting, repeatable) --only a,b,c,d";
 
     public required string PostgresConnectionString { get; init; }
+    /// <summary>The worker's SignalFunctions.dll; its folder is the dev host's --script-root, as in ./run.sh.</summary>
     public required string AppDll { get; init; }
+
+    /// <summary>The dev host, which serves the app as the Functions host does: ./run.sh's way of serving it.</summary>
+    public required string DevHostDll { get; init; }
+
+    /// <summary>The dev host's --settings file, if any.</summary>
+    public string? SettingsFile { get; init; }
     public required string WrkScript { get; init; }
     public int Seconds { get; init; } = 5;
     public int Windows { get; init; } = 3;
@@ -64,16 +73,19 @@ public sealed record BenchSettings
 
         var pg = Get("pg");
         var app = Get("app");
+        var devHost = Get("devhost");
         var wrk = Get("wrk-script");
-        if (pg is null || app is null || wrk is null)
+        if (pg is null || app is null || devHost is null || wrk is null)
         {
-            error = "--pg, --app and --wrk-script are required";
+            error = "--pg, --app, --devhost and --wrk-script are required";
             return true;
         }
         var parsed = new BenchSettings
         {
             PostgresConnectionString = pg,
             AppDll = app,
+            DevHostDll = devHost,
+            SettingsFile = Get("settings"),
             WrkScript = wrk,
             Seconds = Int("seconds", 5),
             Windows = Int("windows", 3),

@@ -1,8 +1,8 @@
 using SignalFunctions.Bench;
 
 // bench/run.sh starts the cluster and builds; this program does the rest (see BENCHMARKS.md).
-//   run  --pg CONNSTRING --app DLL --wrk-script LUA [--seconds 10] [--warmup 3] ...  the whole benchmark
-//   bare --urls URL                                                                   the bare endpoint (d)
+//   run  --pg CONNSTRING --app DLL --devhost DLL --wrk-script LUA [--seconds 5] ...  the whole benchmark
+//   bare --urls URL                                                                  the bare endpoint (d)
 return args switch
 {
     ["bare", .. var rest] => await BareEndpoint.RunAsync(rest),
@@ -17,7 +17,7 @@ static int Usage(string? error)
     {
         Console.Error.WriteLine($"error: {error}");
     }
-    Console.Error.WriteLine("usage: SignalFunctions.Bench run --pg CONNSTRING --app DLL --wrk-script LUA [options]");
+    Console.Error.WriteLine("usage: SignalFunctions.Bench run --pg CONNSTRING --app DLL --devhost DLL --wrk-script LUA [options]");
     Console.Error.WriteLine("       SignalFunctions.Bench bare --urls URL");
     Console.Error.WriteLine("options: " + BenchSettings.OptionsHelp);
     return 2;

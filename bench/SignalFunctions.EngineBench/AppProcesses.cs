@@ -9,11 +9,12 @@ namespace SignalFunctions.EngineBench;
 public sealed record VerbResult(int ExitCode, string Output, TimeSpan Wall);
 
 /// <summary>
-/// The app as operators run it: ops verbs (`backfill … --until-done`, `parity …`, `stage …`) and
-/// the server, each its own process against the bench database. Settings come from the
-/// environment the bench was started with (e.g. Migrations__TargetBatchMilliseconds), plus these.
+/// The app as operators run it: ops verbs (`backfill … --until-done`, `parity …`, `stage …`), each
+/// its own process, and the server as ./run.sh serves it (the dev host, which starts the worker
+/// from the app's folder), all against the bench database. Settings come from the environment the
+/// bench was started with (e.g. Migrations__TargetBatchMilliseconds), plus these.
 /// </summary>
-internal sealed class AppProcesses(string appDll, string connectionString, string workDirectory)
+internal sealed class AppProcesses(string appDll, string devHostDll, string? settingsFile, string connectionString, string workDirectory)
 {
     // The app's timers would start a backfill or parity of their own in the middle of a window.
     private static readonly Dictionary<string, string> NoTimers = new()
@@ -26,7 +27,7 @@ internal sealed class AppProcesses(string appDll, string connectionString, strin
     public async Task<VerbResult> VerbAsync(TimeSpan timeout, CancellationToken ct, params string[] args)
     {
         var watch = Stopwatch.StartNew();
-        using var process = Process.Start(Start(args))!;
+        using var process = Process.Start(Start(appDll, args))!;
         var output = ProcessOutput.Of(process);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
         limit.CancelAfter(timeout);
@@ -46,20 +47,36 @@ internal sealed class AppProcesses(string appDll, string connectionString, strin
     public async Task<ServedApp> ServeAsync(IReadOnlyDictionary<string, string> settings, CancellationToken ct)
     {
         var port = FreePort();
-        var start = Start(["--urls", $"http://127.0.0.1:{port}"]);
+        List<string> args = ["--script-root", Path.GetDirectoryName(Path.GetFullPath(appDll))!];
+        if (settingsFile is not null)
+        {
+            args.AddRange(["--settings", Path.GetFullPath(settingsFile)]);
+        }
+        args.AddRange(["--urls", $"http://127.0.0.1:{port}"]);
+        // The dev host passes its environment on to the worker, over the settings file.
+        var start = Start(devHostDll, args);
         foreach (var (key, value) in NoTimers.Concat(settings))
         {
             start.Environment[key] = value;
         }
         var process = Process.Start(start)!;
-        // engine.sh stops it by this file when the bench itself is killed.
-        await File.WriteAllTextAsync(Path.Combine(workDirectory, "app.pid"), process.Id.ToString(CultureInfo.InvariantCulture), ct);
-        var app = new ServedApp(process, new Uri($"http://127.0.0.1:{port}/"));
-        await app.WaitUntilHealthyAsync(ct);
+        // engine.sh stops it (and so the worker) by this file when the bench itself is killed.
+        var pidFile = Path.Combine(workDirectory, "app.pid");
+        await File.WriteAllTextAsync(pidFile, process.Id.ToString(CultureInfo.InvariantCulture), ct);
+        var app = new ServedApp(process, new Uri($"http://127.0.0.1:{port}/"), pidFile);
+        try
+        {
+            await app.WaitUntilHealthyAsync(ct);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         return app;
     }
 
-    private ProcessStartInfo Start(IEnumerable<string> args)
+    private ProcessStartInfo Start(string dll, IEnumerable<string> args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -67,7 +84,7 @@ internal sealed class AppProcesses(string appDll, string connectionString, strin
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(Path.GetFullPath(appDll));
+        start.ArgumentList.Add(Path.GetFullPath(dll));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -86,7 +103,8 @@ internal sealed class AppProcesses(string appDll, string connectionString, strin
     }
 }
 
-internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDisposable
+/// <summary>The dev host serving the app; its worker is its child, stopped with it.</summary>
+internal sealed class ServedApp(Process process, Uri baseAddress, string pidFile) : IAsyncDisposable
 {
     private readonly ProcessOutput _output = ProcessOutput.Of(process);
 
@@ -98,7 +116,8 @@ internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDispos
     {
         using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        // The dev host opens its port only once the worker has loaded its functions, which it allows 120 s.
+        while (deadline.Elapsed < TimeSpan.FromSeconds(120))
         {
             if (process.HasExited)
             {
@@ -118,10 +137,13 @@ internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDispos
             }
             await Task.Delay(200, ct);
         }
-        throw new TimeoutException($"the app did not answer /api/health within 60 s:\n{Output}");
+        throw new TimeoutException($"the app did not answer /api/health within 120 s:\n{Output}");
     }
 
-    /// <summary>SIGTERM: the app drains what it accepted and exits; killed if it has not within 15 s.</summary>
+    /// <summary>
+    /// SIGTERM to the dev host, as ./run.sh stops it: it stops taking requests, the worker drains what
+    /// it accepted (the host allows 30 s), both exit; both are killed if they have not within 45 s.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)
@@ -130,7 +152,7 @@ internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDispos
             {
                 await term.WaitForExitAsync();
             }
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(45));
             try
             {
                 await process.WaitForExitAsync(grace.Token);
@@ -141,6 +163,7 @@ internal sealed class ServedApp(Process process, Uri baseAddress) : IAsyncDispos
             }
         }
         process.Dispose();
+        File.Delete(pidFile);
     }
 }
 

@@ -25,7 +25,7 @@ internal static partial class EngineBenchRun
     {
         var results = new Results();
         await using var db = await BenchDatabase.CreateAsync(settings.ServerConnectionString, ct);
-        var app = new AppProcesses(settings.AppDll, db.ConnectionString, settings.WorkDirectory);
+        var app = new AppProcesses(settings.AppDll, settings.DevHostDll, settings.SettingsFile, db.ConnectionString, settings.WorkDirectory);
 
         Step("schema (db migrate)");
         Require(await app.VerbAsync(VerbTimeout, ct, "db", "migrate"));

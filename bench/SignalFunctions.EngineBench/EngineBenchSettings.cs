@@ -4,12 +4,14 @@ namespace SignalFunctions.EngineBench;
 
 /// <summary>The benchmark's command line; every option has the value as its default.</summary>
 internal sealed record EngineBenchSettings(
-    string ServerConnectionString, string AppDll, string WorkDirectory, string? ResultsFile,
+    string ServerConnectionString, string AppDll, string DevHostDll, string? SettingsFile, string WorkDirectory, string? ResultsFile,
     int Rows, int SampleRows, int IngestRate, int WarmupSeconds, int IdleSeconds, IReadOnlySet<string> Only, TimeSpan Deadline)
 {
     public static readonly string[] Sections = ["backfill", "parity", "ingest"];
 
     public const string OptionsHelp =
+        "--app DLL the worker as built (ops verbs run it; the dev host serves its folder); --devhost DLL SignalFunctions.DevHost.dll, which serves the app for the ingest section; " +
+        "--settings FILE the dev host's app settings file (engine.sh passes local.settings.sample.json, as ./run.sh does; the environment wins); " +
         "--rows N (1000000) legacy rows; --sample N (50000) rows for the seed's method; --rate N (1000) ingest events/s; " +
         "--warmup S (10) seconds of ingest before the idle window; --idle S (60) seconds of the idle window; " +
         "--only backfill,parity,ingest (all) sections to run, for tuning; --minutes M (30) hard limit for the whole run; --results FILE (markdown copy of the table)";
@@ -47,6 +49,8 @@ internal sealed record EngineBenchSettings(
 
         var pg = Text("pg");
         var app = Text("app");
+        var devHost = Text("devhost");
+        var settingsFile = Text("settings");
         var work = Text("work");
         var results = Text("results");
         var rows = Number("rows", 1_000_000, 1000);
@@ -65,15 +69,15 @@ internal sealed record EngineBenchSettings(
         {
             error ??= $"unknown option --{values.Keys.First()}";
         }
-        if (pg is null || app is null || work is null)
+        if (pg is null || app is null || devHost is null || work is null)
         {
-            error ??= "--pg, --app and --work are required";
+            error ??= "--pg, --app, --devhost and --work are required";
         }
         if (error is not null)
         {
             return false;
         }
-        settings = new EngineBenchSettings(pg!, app!, work!, results, rows, Math.Min(sample, rows), rate, warmup, idle, only, TimeSpan.FromMinutes(minutes));
+        settings = new EngineBenchSettings(pg!, app!, devHost!, settingsFile, work!, results, rows, Math.Min(sample, rows), rate, warmup, idle, only, TimeSpan.FromMinutes(minutes));
         return true;
     }
 }

@@ -2,7 +2,7 @@ namespace SignalFunctions.EngineBench;
 
 /// <summary>
 /// bench/engine.sh starts the cluster and builds; this program does the rest:
-///   SignalFunctions.EngineBench --pg CONNSTRING --app DLL --work DIR [options]
+///   SignalFunctions.EngineBench --pg CONNSTRING --app DLL --devhost DLL --work DIR [options]
 /// Exits 0 when every check holds and every target is met, 1 otherwise, 2 on a usage error.
 /// </summary>
 internal static class EngineBenchProgram
@@ -15,7 +15,7 @@ internal static class EngineBenchProgram
             {
                 Console.Error.WriteLine($"error: {error}");
             }
-            Console.Error.WriteLine("usage: SignalFunctions.EngineBench --pg CONNSTRING --app DLL --work DIR [options]");
+            Console.Error.WriteLine("usage: SignalFunctions.EngineBench --pg CONNSTRING --app DLL --devhost DLL --work DIR [options]");
             Console.Error.WriteLine("options: " + EngineBenchSettings.OptionsHelp);
             return 2;
         }

@@ -35,17 +35,23 @@ foreach (var (mode, target, a, b) in results)
     }
 }
 
-internal sealed record Args(string AdminConnectionString, string AppDll, int Rounds, int RefreshSeconds)
+/// <summary>
+/// --pg CONNSTRING; --app DLL, the worker as built, whose folder the dev host serves; --devhost DLL,
+/// SignalFunctions.DevHost.dll; --settings FILE, the dev host's app settings (flags.sh passes
+/// local.settings.sample.json, as ./run.sh does); --rounds N (10); --refresh S (5).
+/// </summary>
+internal sealed record Args(string AdminConnectionString, string AppDll, string DevHostDll, string? SettingsFile, int Rounds, int RefreshSeconds)
 {
     public static Args Parse(string[] args)
     {
-        string Value(string name, string? fallback = null)
+        string? Optional(string name)
         {
             var i = Array.IndexOf(args, name);
-            return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback ?? throw new ArgumentException($"{name} is required");
+            return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
         }
-        return new Args(Value("--pg"), Value("--app"), int.Parse(Value("--rounds", "10"), CultureInfo.InvariantCulture),
-            int.Parse(Value("--refresh", "5"), CultureInfo.InvariantCulture));
+        string Value(string name, string? fallback = null) => Optional(name) ?? fallback ?? throw new ArgumentException($"{name} is required");
+        return new Args(Value("--pg"), Value("--app"), Value("--devhost"), Optional("--settings"),
+            int.Parse(Value("--rounds", "10"), CultureInfo.InvariantCulture), int.Parse(Value("--refresh", "5"), CultureInfo.InvariantCulture));
     }
 }
 
@@ -79,8 +85,8 @@ internal static class Bench
             settings["Flags__RefreshSeconds"] = mode == "push" ? "300" : $"{options.RefreshSeconds}";
         }
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        await using var a = await App.StartAsync(options.AppDll, settings);
-        await using var b = await App.StartAsync(options.AppDll, settings);
+        await using var a = await App.StartAsync(options, settings);
+        await using var b = await App.StartAsync(options, settings);
         var timesA = new List<double>();
         var timesB = new List<double>();
         var stage = Stage.Off;
@@ -126,6 +132,7 @@ internal static class Bench
         store.Seed(StageFeatureFlag.Key(migration), null, FeatureFlagKeys.Serialize(StageFeatureFlag.Create(migration, stage, 100)), FeatureFlagKeys.ContentType);
 }
 
+/// <summary>One instance, served as ./run.sh serves the app: the dev host, which starts the worker and forwards HTTP to it.</summary>
 internal sealed class App : IAsyncDisposable
 {
     private readonly Process _process;
@@ -137,14 +144,21 @@ internal sealed class App : IAsyncDisposable
         _client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
     }
 
-    public static async Task<App> StartAsync(string appDll, IReadOnlyDictionary<string, string> settings)
+    public static async Task<App> StartAsync(Args options, IReadOnlyDictionary<string, string> settings)
     {
         var port = Repo.FreePort();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { appDll, "--urls", $"http://127.0.0.1:{port}" })
+        start.ArgumentList.Add(options.DevHostDll);
+        start.ArgumentList.Add("--script-root");
+        start.ArgumentList.Add(Path.GetDirectoryName(Path.GetFullPath(options.AppDll))!);
+        if (options.SettingsFile is { } settingsFile)
         {
-            start.ArgumentList.Add(arg);
+            start.ArgumentList.Add("--settings");
+            start.ArgumentList.Add(settingsFile);
         }
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        // The dev host passes its environment on to the worker, over the settings file.
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
@@ -156,7 +170,8 @@ internal sealed class App : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var app = new App(process, port);
-        for (var i = 0; i < 600; i++)
+        // The dev host opens its port only once the worker has loaded its functions, which it allows 120 s.
+        for (var i = 0; i < 1200 && !process.HasExited; i++)
         {
             try
             {
@@ -171,7 +186,9 @@ internal sealed class App : IAsyncDisposable
             }
             await Task.Delay(100);
         }
-        throw new TimeoutException("the app did not become healthy within 60 s");
+        var exited = process.HasExited ? $"exited with code {process.ExitCode}" : "did not become healthy within 120 s";
+        await app.DisposeAsync();
+        throw new TimeoutException($"the app (dev host and worker) {exited}");
     }
 
     /// <summary>The Event Grid delivery App Configuration sends, to this one instance.</summary>
@@ -213,13 +230,29 @@ internal sealed class App : IAsyncDisposable
         throw new TimeoutException($"no write followed {stage.Name()} within 2 minutes");
     }
 
+    /// <summary>
+    /// SIGTERM to the dev host, as ./run.sh stops it: it stops taking requests, the worker drains,
+    /// both exit; both are killed if they have not within 45 s (the host allows the worker 30 s).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
         if (!_process.HasExited)
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])!)
+            {
+                await term.WaitForExitAsync();
+            }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
         _process.Dispose();
     }
