@@ -48,10 +48,6 @@ for required in host.json worker.config.json functions.metadata extensions.json 
 done
 grep -q '"language": *"dotnet-isolated"' "$staging/worker.config.json" \
   || { echo "error: worker.config.json does not declare dotnet-isolated" >&2; exit 1; }
-if grep -q customHandler "$staging/host.json"; then
-  echo "error: host.json still has a customHandler section" >&2
-  exit 1
-fi
 [ ! -e "$staging/local.settings.json" ] || { echo "error: local.settings.json must never be published" >&2; exit 1; }
 functions=$(grep -c '"scriptFile"' "$staging/functions.metadata" || true)
 [ "$functions" -gt 0 ] || { echo "error: functions.metadata lists no functions" >&2; exit 1; }

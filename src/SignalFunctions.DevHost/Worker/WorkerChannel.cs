@@ -11,7 +11,7 @@ namespace SignalFunctions.DevHost.Worker;
 /// </summary>
 public sealed partial class WorkerChannel(string workerId, ILogger<WorkerChannel> logger)
 {
-    private readonly Channel<StreamingMessage> _outbound = Channel.CreateUnbounded<StreamingMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<StreamingMessage> _outbound = Channel.CreateUnbounded<StreamingMessage>();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<StreamingMessage>> _waiting = new();
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -58,8 +58,11 @@ public sealed partial class WorkerChannel(string workerId, ILogger<WorkerChannel
     {
         try
         {
+            var buffered = new WriteOptions(WriteFlags.BufferHint);
             await foreach (var message in _outbound.Reader.ReadAllAsync(ct))
             {
+                // Under load many invocations queue at once: flush once for all of them, not once each.
+                toWorker.WriteOptions = _outbound.Reader.Count > 0 ? buffered : null;
                 await toWorker.WriteAsync(message, ct);
             }
         }
