@@ -3,16 +3,6 @@ using System.Diagnostics;
 namespace SignalFunctions.Hosting;
 
 /// <summary>
-/// What one timer run reports: one summary line, plus any detail worth a log line. Failed: part of
-/// the run failed (its lines say which) after the rest ran, so the host records a failed invocation.
-/// </summary>
-public sealed record TimerOutcome(IReadOnlyList<string> Logs, bool Failed = false);
-
-/// <summary>A timer run that failed, in part or whole; thrown so the host records a failed invocation.</summary>
-public sealed class TimerRunFailedException(string timer, IReadOnlyList<string> lines, Exception? inner = null)
-    : Exception($"Timer {timer} failed: {string.Join(" | ", lines)}", inner);
-
-/// <summary>
 /// Runs one timer function as the Functions host invokes it. Every run logs its lines and outcome;
 /// a failed run is logged and then thrown, never swallowed.
 /// </summary>
