@@ -37,6 +37,8 @@ public static class StageVerb
             last backfill batch and an empty repair queue. Going below dual_write for any share of journeys
             restarts the backfill at the next dual_write, since those journeys' writes skip the new table.
             A flag changed by someone else while this runs is not overwritten: run the command again.
+            A flag the app rejects (e.g. an SDK helper dropped its variants and allocation) is replaced whole,
+            over the ETag just read, and the output and stage history say what was replaced.
             """) { migration, stage, percent, force, reason };
         command.SetAction(async (parsed, ct) =>
         {

@@ -128,7 +128,8 @@ public sealed partial class AppConfigurationFlagStore(
     /// <summary>
     /// Writes the migration's flag with If-Match on the ETag just read (If-None-Match * when there is
     /// no flag yet). A change in between fails instead of overwriting it; a locked flag fails with
-    /// "flag is locked in App Configuration".
+    /// "flag is locked in App Configuration". A flag the app rejects is replaced whole, and the
+    /// change says what it replaced.
     /// </summary>
     public async Task<StageChange> SetStageAsync(string migration, Stage stage, int percent, string actor, StageFlag? expected, CancellationToken ct)
     {
@@ -136,20 +137,27 @@ public sealed partial class AppConfigurationFlagStore(
         var existing = await client.GetAsync(key, Label, ct);
         FeatureFlag? existingFlag = null;
         var (oldStage, oldPercent) = (Stage.Off, 0);
+        string? replaced = null;
         if (existing is not null)
         {
             try
             {
-                existingFlag = FeatureFlagKeys.Parse(key, existing.Value);
-                (oldStage, oldPercent) = StageFeatureFlag.StageOf(key, existingFlag);
+                var parsed = FeatureFlagKeys.Parse(key, existing.Value);
+                (oldStage, oldPercent) = StageFeatureFlag.StageOf(key, parsed);
+                existingFlag = parsed;
             }
             catch (FeatureFlagFormatException ex)
             {
-                // Writing a valid flag over a rejected one is how an operator repairs it.
+                // A flag the app rejects (an SDK helper dropped its variants and allocation, or a
+                // foreign value sits at the key) names no stage to compare with what was read:
+                // writing a valid flag over it is how an operator repairs it. The app still obeys
+                // the last good stage, so that is the stage this change moves from.
+                replaced = ex.Reason;
+                (oldStage, oldPercent) = expected is null ? (Stage.Off, 0) : (expected.Stage, expected.Percent);
                 LogOverwritingRejected(key, ex.Reason);
             }
         }
-        if (existing is null || existingFlag is not null)
+        if (replaced is null)
         {
             EnsureUnchanged(migration, expected, existing, oldStage, oldPercent);
         }
@@ -172,10 +180,11 @@ public sealed partial class AppConfigurationFlagStore(
         }
         catch (AppConfigurationConcurrencyException)
         {
+            // The If-Match on the ETag just read: a real writer in between wins, even over a rejected flag.
             throw new StageFlagConflictException(migration, $"{key} changed in App Configuration while it was being written; its ETag no longer matches");
         }
         var version = StageFeatureFlag.VersionOf(written);
-        return new StageChange(migration, oldStage, oldPercent, stage, percent, version);
+        return new StageChange(migration, oldStage, oldPercent, stage, percent, version, replaced);
     }
 
     // Version (the ETag's hash), stage and share: the flag as it was read. The If-Match below

@@ -41,6 +41,11 @@ public sealed partial class StageGuard(
 
     public const string DisabledLine = "Guard: disabled (Guard__Enabled=false)";
 
+    /// <summary>The alert for a stage flag the app rejects, in the guard's lines and in /api/health.</summary>
+    public static string RejectedFlagAlert(string key, string reason) =>
+        $"ALERT: stage flag {key} is rejected ({reason}); every instance keeps its last good stage. "
+        + "Write a whole flag over it: ./run.sh stage MIGRATION STAGE replaces it (or the portal's Feature manager, with variants and allocation).";
+
     public bool Enabled => options.Value.Enabled;
 
     public async Task<IReadOnlyList<GuardVerdict>> RunAsync(CancellationToken ct)
@@ -55,7 +60,8 @@ public sealed partial class StageGuard(
             await meter.FlushAsync(dataSource, ct);
         }
         var flags = await store.LoadAsync(ct);
-        var verdicts = new List<GuardVerdict>();
+        // A flag the app refuses holds every instance on its last good stage, whatever the store says: say so first.
+        var verdicts = flags.Rejected.Select(r => new GuardVerdict(r.Key, RejectedFlagAlert(r.Key, r.Value))).ToList();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         foreach (var migration in KnownMigrations.Names)
         {

@@ -41,9 +41,10 @@ public static class HealthApi
     /// <summary>Reads compared with the other side in shadow and live (a sampled share), and how many differed.</summary>
     public sealed record ReadComparison(long Compared, long Mismatches, string? LastMismatch, DateTimeOffset? LastMismatchAt);
 
+    /// <summary>Alerts: what needs a person now (a stage flag the app rejects), each saying what to do.</summary>
     public sealed record HealthReport(
         string Status, DatabaseHealth Database, FlagHealth Flags, IReadOnlyDictionary<string, MigrationHealth> Migrations,
-        IReadOnlyDictionary<string, ReadComparison> ReadComparisons);
+        IReadOnlyDictionary<string, ReadComparison> ReadComparisons, IReadOnlyList<string> Alerts);
 
     public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> Get(
         NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, ShadowReads shadowReads, CancellationToken ct)
@@ -92,7 +93,9 @@ public static class HealthApi
         var anyFailures = migrations.Values.Any(m => m.Legacy.WriteFailures + m.New.WriteFailures > 0 || m.RepairPending > 0 || m.Level != "ok");
         var comparisons = shadowReads.All.ToDictionary(c => c.Key, c => new ReadComparison(
             Interlocked.Read(ref c.Value.Compared), Interlocked.Read(ref c.Value.Mismatches), c.Value.LastMismatch, c.Value.LastMismatchAt));
-        var report = new HealthReport(healthy ? (anyFailures ? "degraded" : "healthy") : "unhealthy", database, flagHealth, migrations, comparisons);
+        var alerts = flagHealth.Rejected.Select(r => Guard.StageGuard.RejectedFlagAlert(r.Key, r.Value)).ToList();
+        var report = new HealthReport(healthy ? (anyFailures || alerts.Count > 0 ? "degraded" : "healthy") : "unhealthy",
+            database, flagHealth, migrations, comparisons, alerts);
         return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

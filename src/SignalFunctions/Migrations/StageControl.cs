@@ -63,9 +63,10 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         {
             LogForced(migration, stage.Name(), actor, string.Join("; ", failed));
         }
-        await connection.ExecuteAsync(new CommandDefinition("""
+        var historyId = await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
             INSERT INTO stage_history (migration, from_stage, to_stage, percent, actor, forced, reason)
             VALUES (@migration, @from, @to, @percent, @actor, @forced, @reason)
+            RETURNING id
             """, new
         {
             migration, from = current.Name(), to = stage.Name(), percent, actor,
@@ -86,6 +87,13 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         catch (StageFlagConflictException ex)
         {
             return Conflicted(ex.Message);
+        }
+        if (change.Replaced is { } rejected)
+        {
+            // The audit trail says the write replaced a flag the app had refused, and why.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "UPDATE stage_history SET reason = concat_ws(' ', reason, @note) WHERE id = @historyId",
+                new { historyId, note = $"(replaced a flag the app had rejected: {rejected})" }, tx, cancellationToken: ct));
         }
         await tx.CommitAsync(ct);
 

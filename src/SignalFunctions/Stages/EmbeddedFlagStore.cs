@@ -86,9 +86,3 @@ public sealed class EmbeddedFlagStore(NpgsqlDataSource dataSource, TimeProvider 
 
     private sealed record StageChangeRow(string OldStage, int OldPercent, long Version);
 }
-
-public sealed record StageChange(string Migration, Stage OldStage, int OldPercent, Stage NewStage, int NewPercent, long Version)
-{
-    public override string ToString() =>
-        $"{Migration}: {OldStage.Name()} ({OldPercent}%) -> {NewStage.Name()} ({NewPercent}%), version {Version}";
-}

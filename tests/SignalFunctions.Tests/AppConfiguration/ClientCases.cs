@@ -223,4 +223,28 @@ public static class ClientCases
             Assert.Equal((store.Migration, stage, percent), (flag.Migration, flag.Stage, flag.Percent));
         }
     }
+
+    /// <summary>
+    /// A stage flag as an SDK helper leaves it (no variants, no allocation) is rejected by the app; the
+    /// stage write replaces it whole, over the ETag it read, and says what it replaced.
+    /// </summary>
+    public static async Task A_stripped_stage_flag_is_replaced_by_the_stage_write(IStoreUnderTest store)
+    {
+        var client = Client(store);
+        var key = StageFeatureFlag.Key(store.Migration);
+        await client.SetAsync(new KeyValueWrite(key, null,
+            $$$"""{"id":"SignalFunctions.{{{store.Migration}}}","description":"","enabled":true,"conditions":{"client_filters":[]}}""",
+            FeatureFlagKeys.ContentType));
+        using var unused = Npgsql.NpgsqlDataSource.Create("Host=unused.invalid");
+        var flags = new SignalFunctions.Flags.AppConfigurationFlagStore(client, new SignalFunctions.Flags.LastKnownGood(unused),
+            Microsoft.Extensions.Options.Options.Create(new FlagOptions()), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<SignalFunctions.Flags.AppConfigurationFlagStore>.Instance);
+
+        var change = await flags.SetStageAsync(store.Migration, Stage.DualWrite, 100, "test", expected: null, CancellationToken.None);
+
+        Assert.Equal("it has no allocation, so it names no stage", change.Replaced);
+        var listed = Assert.Single((await client.ListAsync(new KeyValueSelector(key))).Items);
+        var flag = StageFeatureFlag.Read(listed);
+        Assert.Equal((Stage.DualWrite, 100), (flag.Stage, flag.Percent));
+    }
 }

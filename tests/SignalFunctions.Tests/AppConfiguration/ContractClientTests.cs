@@ -200,6 +200,9 @@ public sealed class ContractClientTests : IAsyncLifetime
     [Fact]
     public async Task A_stage_flag_round_trips_through_the_store() => await ClientCases.A_stage_flag_round_trips_through_the_store(Store);
 
+    [Fact]
+    public async Task A_stripped_stage_flag_is_replaced_by_the_stage_write() => await ClientCases.A_stripped_stage_flag_is_replaced_by_the_stage_write(Store);
+
     [Theory]
     [InlineData(429, "retry-after-ms", "700", 700)]
     [InlineData(429, "x-ms-retry-after-ms", "700", 700)]

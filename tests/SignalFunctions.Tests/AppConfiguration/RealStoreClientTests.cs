@@ -61,4 +61,7 @@ public sealed class RealStoreClientTests : IAsyncLifetime
 
     [RealStoreFact]
     public Task A_stage_flag_round_trips_through_the_store() => ClientCases.A_stage_flag_round_trips_through_the_store(Store);
+
+    [RealStoreFact]
+    public Task A_stripped_stage_flag_is_replaced_by_the_stage_write() => ClientCases.A_stripped_stage_flag_is_replaced_by_the_stage_write(Store);
 }

@@ -205,6 +205,12 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
                 Assert.Equal("shadow", await app.StageAsync());
                 Assert.Equal((true, true), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
                 Assert.Contains("is rejected", app.Output, StringComparison.Ordinal);
+                // Not only a field: health is degraded and its alert says what to do.
+                var health = await app.HealthAsync();
+                Assert.Equal("degraded", health.GetProperty("status").GetString());
+                var alert = Assert.Single(health.GetProperty("alerts").EnumerateArray()).GetString()!;
+                Assert.Contains($"stage flag {key} is rejected", alert, StringComparison.Ordinal);
+                Assert.Contains("./run.sh stage", alert, StringComparison.Ordinal);
             }
         }
         finally

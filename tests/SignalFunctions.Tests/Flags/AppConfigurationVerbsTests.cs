@@ -52,6 +52,40 @@ public sealed class AppConfigurationVerbsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stage_replaces_a_flag_an_sdk_helper_stripped_of_variants_and_allocation_and_says_so()
+    {
+        // What reading the flag through the JS SDK's typed feature flag and writing it back leaves:
+        // a valid feature flag, with no variants and no allocation, so it names no stage.
+        var stripped = _store.Seed(StageFeatureFlag.Key(KnownMigrations.SignalEvents), null,
+            """{"id":"SignalFunctions.signal-events","description":"","enabled":true,"conditions":{"client_filters":[]}}""",
+            FeatureFlagKeys.ContentType);
+
+        var (exit, output, error) = await RunAsync("stage", KnownMigrations.SignalEvents, "dual_write");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("-> dual_write (100%)", output, StringComparison.Ordinal);
+        Assert.Contains("replaced a flag the app had rejected (it has no allocation, so it names no stage)", output, StringComparison.Ordinal);
+        Assert.Equal((Stage.DualWrite, 100), _store.StageIn(KnownMigrations.SignalEvents));
+        // Written over the ETag it read: a real writer in between would still win.
+        Assert.Contains(_store.Requests, r => r.Method == "PUT" && r.IfMatch == $"\"{stripped.ETag}\"" && r.Status == 200);
+        Assert.Contains("replaced a flag the app had rejected", await _db.ScalarAsync<string>(
+            "SELECT reason FROM stage_history WHERE migration = 'signal-events' ORDER BY id DESC LIMIT 1"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Guard_alerts_on_a_rejected_stage_flag_and_says_how_to_replace_it()
+    {
+        var key = StageFeatureFlag.Key(KnownMigrations.ClickEvents);
+        _store.Seed(key, null, "{ broken", FeatureFlagKeys.ContentType);
+
+        var (exit, output, error) = await RunAsync("guard");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"ALERT: stage flag {key} is rejected", output, StringComparison.Ordinal);
+        Assert.Contains("./run.sh stage MIGRATION STAGE replaces it", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stage_on_a_locked_flag_says_it_is_locked_and_changes_nothing()
     {
         _store.SetFlag(KnownMigrations.ClickEvents, Stage.Off);
