@@ -166,7 +166,10 @@ public sealed partial class Backfill(
             {
                 yielding.Judge(window);
             }
-            current = current with { Yielding = load.OthersAtWork > 0 ? yielding.Describe() : null };
+            // Steered by ingest's latency, it yields only while ingest answers requests: other sessions
+            // (the app's own flag watcher, a guard flush, a report) are no reason to copy at a third of its speed.
+            var yields = load.OthersAtWork > 0 && yielding.Ratio > 0 && (!steering || latency.IngestSeenWithin(2 * flushEvery));
+            current = current with { Yielding = yields ? yielding.Describe() : null };
             if (!current.Completed && current.RowsScanned >= current.RowsTotal && DateTime.UtcNow - lastEstimate > TimeSpan.FromSeconds(10))
             {
                 // Ingest added rows ahead of the checkpoint: 100 % with an ETA of zero would be a lie.
@@ -185,7 +188,7 @@ public sealed partial class Backfill(
                 outcome = "complete";
                 break;
             }
-            if (load.OthersAtWork > 0 && yielding.Ratio > 0)
+            if (yields)
             {
                 // Leave the cores and the WAL to the sessions at work for a while (gh-ost's nice
                 // ratio): their latency, not the backfill's speed, is what users see. Counted in

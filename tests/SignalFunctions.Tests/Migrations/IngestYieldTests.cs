@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SignalFunctions.Guard;
@@ -174,6 +175,40 @@ public sealed class IngestYieldTests
         {
             run = await backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(1), new SyncProgress(reports), CancellationToken.None);
             Assert.True(ingest.Flushes > 0);
+        }
+
+        Assert.Equal("complete", run.Outcome);
+        Assert.DoesNotContain(reports, r => r.PausedBy is not null || r.Yielding is not null);
+    }
+
+    [Fact]
+    public async Task With_steering_on_and_no_ingest_answering_other_sessions_at_work_do_not_make_the_backfill_yield()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var settings = new MigrationOptions { MinBatchSize = 50, MaxBatchSize = 50, YieldRatio = 2, MaxIngestSlowdown = 1.5 };
+        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1 }), NullLogger<Backfill>.Instance);
+        await new Engine(db).SeedLegacyEventsAsync(2_000);
+
+        // A session at work the whole time (as the app's own listeners and flushes are), writing no ingest measurements.
+        using var stop = new CancellationTokenSource();
+        var busy = Task.Run(async () =>
+        {
+            await using var connection = await db.DataSource.OpenConnectionAsync();
+            while (!stop.IsCancellationRequested)
+            {
+                await connection.ExecuteAsync("SELECT pg_sleep(0.05)");
+            }
+        });
+        var reports = new List<BackfillProgress>();
+        BackfillRun run;
+        try
+        {
+            run = await backfill.RunAsync(SignalEvents, TimeSpan.FromMinutes(1), new SyncProgress(reports), CancellationToken.None);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await busy;
         }
 
         Assert.Equal("complete", run.Outcome);
