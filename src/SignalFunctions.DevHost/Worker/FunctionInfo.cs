@@ -10,7 +10,7 @@ public sealed record HttpTriggerInfo(string BindingName, string Route, IReadOnly
 public sealed record TimerTriggerInfo(string BindingName, string Schedule, string ResolvedSchedule);
 
 /// <summary>One function the worker indexed, with the trigger the host serves it by.</summary>
-public sealed record FunctionInfo(string Name, string FunctionId, string EntryPoint, IReadOnlyList<string> RawBindings, HttpTriggerInfo? Http, TimerTriggerInfo? Timer)
+public sealed record FunctionInfo(string Name, string FunctionId, string EntryPoint, HttpTriggerInfo? Http, TimerTriggerInfo? Timer)
 {
     /// <summary>Reads the worker's metadata as the host does: the trigger from the raw bindings, %Setting% resolved.</summary>
     public static FunctionInfo From(RpcFunctionMetadata metadata, Func<string, string, string> resolve)
@@ -36,7 +36,7 @@ public sealed record FunctionInfo(string Name, string FunctionId, string EntryPo
                 timer = new TimerTriggerInfo(name, schedule, resolve(schedule, metadata.Name));
             }
         }
-        return new FunctionInfo(metadata.Name, metadata.FunctionId, metadata.EntryPoint, metadata.RawBindings.ToList(), http, timer);
+        return new FunctionInfo(metadata.Name, metadata.FunctionId, metadata.EntryPoint, http, timer);
     }
 
     private static string? Text(JsonElement element, string name)
