@@ -49,7 +49,7 @@ public static partial class BrandReportsApi
         }
         if (flags.Current is not { } snapshot)
         {
-            return Problems.Unavailable(context, 5, "The stage flags are not loaded yet.");
+            return Problems.Unavailable(context, "The stage flags are not loaded yet.");
         }
         var (from, to) = range!.Value;
         var stage = snapshot[KnownMigrations.BrandMetrics].StageFor(brand);
@@ -88,7 +88,7 @@ public static partial class BrandReportsApi
         }
         catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex))
         {
-            return Problems.Unavailable(context, 5, "The database is unreachable.");
+            return Problems.Unavailable(context, "The database is unreachable.");
         }
     }
 

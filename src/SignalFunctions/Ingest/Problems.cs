@@ -26,6 +26,10 @@ public static class Problems
         title: "Request body too large",
         detail: $"The body is over {maxBytes} bytes; send at most {Ingest.SignalEventParser.MaxEvents} events per request, split larger batches.");
 
+    /// <summary>A 503 with the app's Retry-After (Ingest__RetryAfterSeconds): one setting for every endpoint.</summary>
+    public static ProblemHttpResult Unavailable(HttpContext context, string detail) =>
+        Unavailable(context, context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<IngestOptions>>().Value.RetryAfterSeconds, detail);
+
     public static ProblemHttpResult Unavailable(HttpContext context, int retryAfterSeconds, string detail)
     {
         context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -20,7 +20,7 @@ public static class MigrationsApi
         }
         catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex))
         {
-            return Problems.Unavailable(context, 5, "The database is unreachable.");
+            return Problems.Unavailable(context, "The database is unreachable.");
         }
     }
 }

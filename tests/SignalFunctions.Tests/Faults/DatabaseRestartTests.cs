@@ -18,6 +18,9 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
     /// <summary>Long enough for the app's reconnect attempts to have backed off several times.</summary>
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(10);
 
+    /// <summary>Not the default (5): every endpoint's Retry-After must come from the one setting.</summary>
+    private const int RetryAfterSeconds = 7;
+
     private PostgresCluster _cluster = null!;
     private TestDatabase _db = null!;
     private AppProcess _app = null!;
@@ -27,7 +30,11 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         _cluster = await PostgresCluster.StartNewAsync();
         _db = await TestDatabase.CreateAsync(_cluster.AdminConnectionString);
         await _db.SetStageAsync("signal-events", "dual_write");
-        _app = await AppProcess.StartAsync(_db.ConnectionString, new Dictionary<string, string> { ["Ingest__RateLimitPerSecond"] = "0" });
+        _app = await AppProcess.StartAsync(_db.ConnectionString, new Dictionary<string, string>
+        {
+            ["Ingest__RateLimitPerSecond"] = "0",
+            ["Ingest__RetryAfterSeconds"] = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
     }
 
     public async Task DisposeAsync()
@@ -49,7 +56,7 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{what}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         Assert.True(took < QuickAnswer, $"{what} took {took.TotalSeconds:F1} s to answer 503");
         var retryAfter = int.Parse(Assert.Single(response.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(retryAfter, 1, 300);
+        Assert.Equal(RetryAfterSeconds, retryAfter);
         var problem = await response.ProblemAsync();
         Assert.Contains("nothing was written", problem.GetProperty("title").GetString(), StringComparison.Ordinal);
     }
@@ -93,6 +100,16 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         using (clickResponse)
         {
             await AssertUnavailableAsync(clickResponse, clickTook, "a click");
+        }
+
+        // The read endpoints say when to retry from the same setting.
+        foreach (var path in new[] { "/api/migrations", $"/api/reports/brands/{Guid.NewGuid()}/daily?from=2026-01-01&to=2026-01-07" })
+        {
+            var (readResponse, readTook) = await TimedAsync(() => _app.Client.GetAsync(path));
+            using (readResponse)
+            {
+                await AssertUnavailableAsync(readResponse, readTook, path);
+            }
         }
 
         var healthWatch = Stopwatch.StartNew();
