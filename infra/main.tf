@@ -197,3 +197,36 @@ resource "azurerm_app_configuration_key" "stage_flag" {
 
   depends_on = [azurerm_role_assignment.deployer_app_configuration_owner]
 }
+
+# The Event Grid push of flag changes (FlagsChanged, /api/flags/changed): every instance re-reads
+# the flags within a second of a change instead of at its next poll (Flags__RefreshSeconds). Event
+# Grid validates the webhook when the subscription is created, so the app must already answer:
+# apply once with flag_push = false, deploy the package, then apply again with flag_push = true.
+resource "azurerm_eventgrid_system_topic" "app_configuration" {
+  count               = var.flag_push ? 1 : 0
+  name                = "${var.name}-appcs-events"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  source_resource_id  = azurerm_app_configuration.this.id
+  topic_type          = "Microsoft.AppConfiguration.ConfigurationStores"
+}
+
+# The function's key (AuthorizationLevel.Function) travels in the URL, as Event Grid webhooks carry it.
+data "azurerm_function_app_host_keys" "this" {
+  count               = var.flag_push ? 1 : 0
+  name                = azurerm_function_app_flex_consumption.this.name
+  resource_group_name = azurerm_resource_group.this.name
+}
+
+resource "azurerm_eventgrid_system_topic_event_subscription" "flags_changed" {
+  count               = var.flag_push ? 1 : 0
+  name                = "flags-changed"
+  system_topic        = azurerm_eventgrid_system_topic.app_configuration[0].name
+  resource_group_name = azurerm_resource_group.this.name
+  # Stage flags and SignalFunctions: settings; the app ignores keys that are not its own.
+  included_event_types = ["Microsoft.AppConfiguration.KeyValueModified", "Microsoft.AppConfiguration.KeyValueDeleted"]
+
+  webhook_endpoint {
+    url = "https://${azurerm_function_app_flex_consumption.this.default_hostname}/api/flags/changed?code=${data.azurerm_function_app_host_keys.this[0].default_function_key}"
+  }
+}

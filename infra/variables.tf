@@ -64,3 +64,9 @@ variable "webhook_secret" {
   type        = string
   sensitive   = true
 }
+
+variable "flag_push" {
+  description = "Create the Event Grid subscription that pushes App Configuration changes to /api/flags/changed (every instance follows a stage change within a second; without it, within Flags__RefreshSeconds). Event Grid validates the webhook on creation: turn it on after the first deploy of the package."
+  type        = bool
+  default     = false
+}
