@@ -18,13 +18,16 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
 {
     public async Task<string> CutOverAsync(DataMigration m, string actor, CancellationToken ct)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        // The stage verb's lock: a stage change under way (say rampdown) finishes before the stage
+        // is read here, and none starts until the cut-over is done, and then sees it.
+        await StageControl.LockStageAsync(connection, tx, m.Name, ct);
         var flag = (await flags.LoadAsync(ct))[m.Name];
         if (flag.Stage != Stage.Complete || flag.Percent < 100)
         {
             throw new CutoverRefusedException($"{m.Name} is at {flag.Stage.Name()} ({flag.Percent}%): cut over only at complete (100%), when nothing writes the old table any more.");
         }
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
         var inserted = await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO cutovers (migration, actor) VALUES (@Name, @actor) ON CONFLICT DO NOTHING", new { m.Name, actor }, tx, cancellationToken: ct));
         if (inserted == 0)

@@ -35,8 +35,7 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         await using var tx = await connection.BeginTransactionAsync(ct);
         // Two changes of one migration (two operators, an operator and the guard) queue here, so
         // each judges the gates, and writes, from the flag the one before it left.
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(hashtext('stage'), hashtext(@migration))", new { migration }, tx, cancellationToken: ct));
+        await LockStageAsync(connection, tx, migration, ct);
 
         // No flag yet (a new App Configuration store): the write creates it, as from off.
         var flag = (await store.LoadAsync(ct)).Flags.GetValueOrDefault(migration);
@@ -105,6 +104,14 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
     }
 
     private static StageChangeResult Conflicted(string why) => new(null, [], false, why);
+
+    /// <summary>
+    /// Serializes what judges a migration's stage and then acts on it (a stage change, the cut-over)
+    /// until the transaction ends, so none acts on a stage another is changing.
+    /// </summary>
+    public static Task LockStageAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string migration, CancellationToken ct) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(hashtext('stage'), hashtext(@migration))", new { migration }, tx, cancellationToken: ct));
 
     // Outside writers are mirrored from the moment the stage asks for it, before any backfill. A
     // legacy table too busy to take the trigger now gets it from the backfill tick, which keeps

@@ -146,6 +146,34 @@ public sealed class StageControlTests
     }
 
     [Fact]
+    public async Task A_cut_over_waits_for_a_stage_change_under_way_and_then_refuses_the_stage_it_left()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        await db.SetStageAsync(M.Name, "complete");
+
+        // A stage change holds the stage lock while it writes rampdown (as StageControl does).
+        await using var change = await db.DataSource.OpenConnectionAsync();
+        await using var tx = await change.BeginTransactionAsync();
+        await StageControl.LockStageAsync(change, tx, M.Name, CancellationToken.None);
+        var cutover = engine.Cutover.CutOverAsync(M, "test", CancellationToken.None);
+        // Wait for the state, not a duration: the cut-over is queued on the lock.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'") == 0)
+        {
+            Assert.False(cutover.IsCompleted, $"the cut-over did not wait for the stage lock: {cutover.Status}");
+            Assert.True(DateTime.UtcNow < deadline, "the cut-over never queued on the stage lock");
+            await Task.Delay(20);
+        }
+        await db.SetStageAsync(M.Name, "rampdown");
+        await tx.CommitAsync();
+
+        var refused = await Assert.ThrowsAsync<CutoverRefusedException>(() => cutover);
+        Assert.Contains("is at rampdown (100%)", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM cutovers"));
+    }
+
+    [Fact]
     public async Task A_change_based_on_a_flag_that_moved_since_is_refused_and_writes_nothing()
     {
         await using var db = await TestDatabase.CreateAsync();
