@@ -8,18 +8,11 @@ namespace SignalFunctions.Hosting;
 
 /// <summary>
 /// Every timer function. The host reads each schedule from the app setting {Name}Schedule (the
-/// %…% in the trigger) and refuses to start a timer whose setting is missing, so every deployment
-/// sets all of them: local.settings.sample.json and infra/ give the defaults below.
+/// %…% in the trigger) and refuses to start a timer whose setting is missing, so the defaults live
+/// where the host reads settings: local.settings.sample.json and infra/ (a test keeps the two alike).
 /// </summary>
 public sealed class TimerFunctions(TimerRunner runner)
 {
-    // 6-field NCRONTAB (sec min hour day month weekday), UTC.
-    public const string BackfillSchedule = "0 */1 * * * *";
-    public const string ParitySchedule = "0 */15 * * * *";
-    public const string RepairSchedule = "0 */1 * * * *";
-    public const string RefreshViewsSchedule = "0 */5 * * * *";
-    public const string GuardSchedule = "0 */1 * * * *";
-
     /// <summary>The name of every timer function, read from the [Function] attributes below.</summary>
     public static readonly IReadOnlyList<string> Names = typeof(TimerFunctions).GetMethods()
         .Select(m => m.GetCustomAttribute<FunctionAttribute>()?.Name)
