@@ -12,6 +12,8 @@ need_apt=()
 pg_bindir >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+# The README's runnable blocks use curl (tests/SignalFunctions.Tests/Docs).
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 apt_install_missing "${need_apt[@]}"
 
 dotnet build SignalFunctions.sln -c Release -nologo -v quiet -clp:"NoSummary;ErrorsOnly"

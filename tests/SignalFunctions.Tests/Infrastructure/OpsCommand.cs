@@ -9,9 +9,9 @@ public static class OpsCommand
         RunAsync(connectionString, new Dictionary<string, string>(), args);
 
     /// <summary>Runs a verb with these app settings in its environment too.</summary>
-    public static async Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, IDictionary<string, string> settings, params string[] args)
+    public static Task<(int Exit, string Out, string Err)> RunAsync(string connectionString, IDictionary<string, string> settings, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("dotnet");
         start.ArgumentList.Add(Repo.AppDll);
         foreach (var arg in args)
         {
@@ -22,12 +22,7 @@ public static class OpsCommand
         {
             start.Environment[key] = value;
         }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
+        return ChildProcess.RunAsync(start, TimeSpan.FromSeconds(120));
     }
 
     /// <summary>
