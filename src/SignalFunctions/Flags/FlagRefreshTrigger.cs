@@ -76,10 +76,12 @@ public sealed partial class FlagRefreshTrigger(
                 await using var connection = await dataSource.OpenConnectionAsync(ct);
                 connection.Notification += (_, e) =>
                 {
-                    if (!IsOwn(e.PID))
+                    if (IsOwn(e.PID))
                     {
-                        Request(e.Payload.Split(',', StringSplitOptions.RemoveEmptyEntries));
+                        LogOwnEchoIgnored(e.PID);
+                        return;
                     }
+                    Request(e.Payload.Split(',', StringSplitOptions.RemoveEmptyEntries));
                 };
                 await connection.ExecuteAsync(new CommandDefinition($"LISTEN {NotifyChannel}", cancellationToken: ct));
                 while (!ct.IsCancellationRequested)
@@ -109,6 +111,10 @@ public sealed partial class FlagRefreshTrigger(
     /// <summary>True for the echo of a NOTIFY this instance sent (each is recognised once).</summary>
     private bool IsOwn(int backend) =>
         _ownNotifies.TryRemove(backend, out var sent) && clock.GetUtcNow() - sent < OwnNotifyLifetime;
+
+    // Says the echo arrived and woke nothing: what a test waits for, rather than for a second read that must not come.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Flag change notification from backend {Backend} is this instance's own: already refreshed")]
+    private partial void LogOwnEchoIgnored(int backend);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the other instances about a flag change ({Error}); they follow at their next poll")]
     private partial void LogFanOutFailed(string error);

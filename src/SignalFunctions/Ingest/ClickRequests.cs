@@ -17,7 +17,7 @@ public static partial class ClickRequests
     private static readonly HashSet<string> RecordFields = new(StringComparer.Ordinal)
         { "click_id", "platform", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content" };
 
-    private static readonly HashSet<string> EventFields = new(StringComparer.Ordinal) { "event_type" };
+    private static readonly HashSet<string> EventFields = new(StringComparer.Ordinal) { "event_type", "id" };
 
     private static readonly HashSet<string> StatusFields = new(StringComparer.Ordinal)
         { "click_id", "qualified", "score", "event_type" };
@@ -34,8 +34,8 @@ public static partial class ClickRequests
             return record;
         });
 
-    public static (string? Value, ValidationErrors Errors) ParseEvent(ReadOnlyMemory<byte> body) =>
-        ParseObject(body, EventFields, fields => fields.OneOf("event_type", ClickEventTypes));
+    public static (ClickEvent? Value, ValidationErrors Errors) ParseEvent(ReadOnlyMemory<byte> body) =>
+        ParseObject(body, EventFields, fields => new ClickEvent(fields.OneOf("event_type", ClickEventTypes)!, fields.Uuid("id", required: false)));
 
     public static (ClickStatus? Value, ValidationErrors Errors) ParseStatus(ReadOnlyMemory<byte> body) =>
         ParseObject(body, StatusFields, fields =>

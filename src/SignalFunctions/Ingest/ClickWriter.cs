@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,7 +13,8 @@ namespace SignalFunctions.Ingest;
 
 public sealed record ClickReceipt(string ClickId, bool Created, string Stage);
 
-public sealed record ClickEventReceipt(string ClickId, string EventType, string Stage, int DroppedOldest);
+/// <summary><paramref name="Duplicate"/>: the event's id was already in the chronology, and nothing was written.</summary>
+public sealed record ClickEventReceipt(string ClickId, string EventType, string Stage, int DroppedOldest, bool Duplicate);
 
 /// <summary>
 /// Writes clicks under the click-events migration. The legacy side is the static columns
@@ -51,19 +53,32 @@ public sealed partial class ClickWriter(
             return new ClickReceipt(click.ClickId, created, stage.Name());
         }, ct);
 
-    /// <summary>Appends one event to a click's chronology; null when the click is unknown.</summary>
-    public Task<ClickEventReceipt?> AddEventAsync(string clickId, string eventType, CancellationToken ct) =>
+    /// <summary>
+    /// Appends one event to a click's chronology, unless its id is there already (a retry): then
+    /// neither side is written. Null when the click is unknown.
+    /// </summary>
+    public Task<ClickEventReceipt?> AddEventAsync(string clickId, ClickEvent clickEvent, CancellationToken ct) =>
         InTransactionAsync(clickId, async (connection, tx, flag, stage) =>
         {
+            if (clickEvent.Id is { } id)
+            {
+                switch (await HasEventAsync(connection, tx, clickId, id, ct))
+                {
+                    case null:
+                        return null;
+                    case true:
+                        return new ClickEventReceipt(clickId, clickEvent.EventType, stage.Name(), 0, Duplicate: true);
+                }
+            }
             if (!await LockClickAsync(connection, tx, clickId, ct))
             {
                 return null;
             }
-            var entry = Entry(eventType, null);
+            var entry = Entry(clickEvent.EventType, clickEvent.Id, null);
             // Before the chronology existed, a lead was the qualified column and nothing else.
-            var legacy = eventType == "generate_lead" ? new SideWrite("set_columns", """{"qualified":true}""") : null;
+            var legacy = clickEvent.EventType == "generate_lead" ? new SideWrite("set_columns", """{"qualified":true}""") : null;
             var dropped = await WriteSidesAsync(connection, tx, clickId, flag, stage, legacy, new SideWrite("append_event", entry), ct);
-            return new ClickEventReceipt(clickId, eventType, stage.Name(), dropped);
+            return new ClickEventReceipt(clickId, clickEvent.EventType, stage.Name(), dropped, Duplicate: false);
         }, ct);
 
     /// <summary>Applies a qualification update from the webhook; null when the click is unknown.</summary>
@@ -75,17 +90,29 @@ public sealed partial class ClickWriter(
                 return null;
             }
             var legacy = new SideWrite("set_columns", JsonSerializer.Serialize(new { qualified = status.Qualified, score = status.Score }));
-            var entry = Entry(status.EventType, (status.Qualified, status.Score));
+            var entry = Entry(status.EventType, null, (status.Qualified, status.Score));
             var dropped = await WriteSidesAsync(connection, tx, status.ClickId, flag, stage, legacy, new SideWrite("append_event", entry), ct);
-            return new ClickEventReceipt(status.ClickId, status.EventType, stage.Name(), dropped);
+            return new ClickEventReceipt(status.ClickId, status.EventType, stage.Name(), dropped, Duplicate: false);
         }, ct);
 
-    private string Entry(string eventType, (bool Qualified, int Score)? status)
+    private string Entry(string eventType, Guid? id, (bool Qualified, int Score)? status)
     {
-        var timestamp = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        return status is { } s
-            ? JsonSerializer.Serialize(new { @event = eventType, timestamp, qualified = s.Qualified, score = s.Score })
-            : JsonSerializer.Serialize(new { @event = eventType, timestamp });
+        var entry = new JsonObject
+        {
+            ["event"] = eventType,
+            ["timestamp"] = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (id is { } given)
+        {
+            // PostgreSQL's text form of a uuid, so SQL can look the entry up by jsonb_build_object('id', uuid).
+            entry["id"] = given.ToString("D");
+        }
+        if (status is { } s)
+        {
+            entry["qualified"] = s.Qualified;
+            entry["score"] = s.Score;
+        }
+        return entry.ToJsonString();
     }
 
     private async Task<T> InTransactionAsync<T>(string clickId, Func<NpgsqlConnection, NpgsqlTransaction, StageFlag, Stage, Task<T>> work, CancellationToken ct)
@@ -106,6 +133,18 @@ public sealed partial class ClickWriter(
             throw new DatabaseUnavailableException("The database is unreachable.", ex);
         }
     }
+
+    /// <summary>
+    /// Whether the click's chronology holds an entry with this id; null when the click is unknown.
+    /// Locks the click first, so concurrent retries of one event queue here and each later one
+    /// finds the entry the first appended.
+    /// </summary>
+    private static Task<bool?> HasEventAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string clickId, Guid id, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<bool?>(new CommandDefinition("""
+            SELECT coalesce(events @> jsonb_build_array(jsonb_build_object('id', @id)), false)
+              FROM cuft_click_tracking WHERE click_id = @clickId
+               FOR UPDATE
+            """, new { clickId, id }, tx, cancellationToken: ct));
 
     private static async Task<bool> LockClickAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string clickId, CancellationToken ct) =>
         await connection.ExecuteScalarAsync<int?>(new CommandDefinition("""
@@ -175,10 +214,13 @@ public sealed partial class ClickWriter(
                 return 0;
             case (Side.New, "append_event"):
                 // Keep the newest maxEvents entries; count what falls off so nothing vanishes unnoticed.
+                // An entry with an id is appended once: a repair replaying one a retry already wrote adds nothing.
                 return await connection.ExecuteScalarAsync<int>(new CommandDefinition("""
                     WITH current AS (
                       SELECT coalesce(events, '[]'::jsonb) || jsonb_build_array(@payload::jsonb) AS events
-                        FROM cuft_click_tracking WHERE click_id = @clickId
+                        FROM cuft_click_tracking
+                       WHERE click_id = @clickId
+                         AND NOT (@payload::jsonb ? 'id' AND coalesce(events @> jsonb_build_array(jsonb_build_object('id', @payload::jsonb -> 'id')), false))
                     ), capped AS (
                       SELECT (SELECT coalesce(jsonb_agg(e ORDER BY n), '[]'::jsonb)
                                 FROM jsonb_array_elements(current.events) WITH ORDINALITY AS a(e, n)

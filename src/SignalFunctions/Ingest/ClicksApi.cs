@@ -44,13 +44,13 @@ public static class ClicksApi
         {
             return problem;
         }
-        var (eventType, errors) = ClickRequests.ParseEvent(body!.Bytes);
-        if (eventType is null)
+        var (clickEvent, errors) = ClickRequests.ParseEvent(body!.Bytes);
+        if (clickEvent is null)
         {
             return Problems.Validation(errors.ByField);
         }
         return await WriteAsync<ClickEventReceipt>(context, options.Value, meter, started, async () =>
-            await writer.AddEventAsync(clickId, eventType, ct) is { } receipt
+            await writer.AddEventAsync(clickId, clickEvent, ct) is { } receipt
                 ? TypedResults.Accepted((string?)null, receipt)
                 : Problems.NotFound($"No click '{clickId}'. Record it first with POST /api/clicks."));
     }

@@ -230,14 +230,16 @@ public sealed class SnippetBrowserTests(SnippetSiteFixture site) : IClassFixture
     }
 
     /// <summary>
-    /// What landed once the snippet on the current page has nothing left queued. With nothing
-    /// queued nothing more is sent; a short pause lets a request still on the wire finish first,
-    /// so a duplicate would show.
+    /// What landed once the snippet on the current page has nothing left queued. That is final, with
+    /// nothing to wait out: an event leaves the queue only when the API answered 2xx (it committed) or
+    /// refused it, and events are queued under their id before any send. So whatever may still be on
+    /// the wire (a beacon or keepalive fetch of an earlier page) carries ids already landed or refused,
+    /// which the API stores once; and the resend that emptied the queue, the one that would
+    /// duplicate, has been answered.
     /// </summary>
     private async Task<IReadOnlyList<LandedEvent>> SettledAsync(HeadlessChromium browser, string sessionId)
     {
         await UntilQueueIsEmptyAsync(browser);
-        await Task.Delay(500);
         return await LandedAsync(sessionId);
     }
 

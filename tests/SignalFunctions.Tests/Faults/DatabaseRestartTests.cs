@@ -34,6 +34,8 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         {
             ["Ingest__RateLimitPerSecond"] = "0",
             ["Ingest__RetryAfterSeconds"] = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // No periodic re-read within the test: a stage change obeyed came through the watcher's own reconnect.
+            ["Flags__RefreshSeconds"] = "3600",
         });
     }
 
@@ -147,10 +149,10 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(HttpStatusCode.OK, okStatus);
         Assert.True(ok.GetProperty("database").GetProperty("reachable").GetBoolean());
 
-        // The flag watcher is back too: a stage change is obeyed within a couple of seconds.
-        var changedAt = Stopwatch.StartNew();
+        // The flag watcher is back too: a stage change is obeyed, with the hour-long re-read out of
+        // the picture, so by the watcher reconnecting and listening again.
         await _db.SetStageAsync("signal-events", "complete");
-        var obeyedIn = await _app.WaitForStageAsync("signal-events", "complete", TimeSpan.FromSeconds(2));
+        var obeyedIn = await _app.WaitForStageAsync("signal-events", "complete", TimeSpan.FromSeconds(60));
         output.WriteLine($"stage change after the restart obeyed in {obeyedIn.TotalMilliseconds:F0} ms");
         var later = Events.Signal();
         using (var response = await _app.PostJsonAsync("/api/signal/events", Events.Json(later)))
@@ -160,6 +162,5 @@ public sealed class DatabaseRestartTests(ITestOutputHelper output) : IAsyncLifet
         var laterId = (Guid)later["id"]!;
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @laterId", new { laterId }));
         Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events WHERE id = @laterId", new { laterId }));
-        Assert.True(changedAt.Elapsed < TimeSpan.FromSeconds(3));
     }
 }

@@ -32,8 +32,10 @@ public sealed class SecondaryWriteFailureTests : IAsyncLifetime
         await _db.SetStageAsync(migration, stage);
         _app = await AppProcess.StartAsync(_db.ConnectionString, new Dictionary<string, string>
         {
-            // The test runs the repair itself, when the table is back; the timer must not race it.
+            // The test runs the repair itself, when the table is back; the timer must not race it,
+            // nor the backfill's rebuild of a chronology the repair is about to fill (it fires each minute).
             ["RepairSchedule"] = FaultKit.NeverSchedule,
+            ["BackfillSchedule"] = FaultKit.NeverSchedule,
             ["Clicks__WebhookSecret"] = WebhookSecret,
         });
         return _app;

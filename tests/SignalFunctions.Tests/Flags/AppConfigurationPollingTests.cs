@@ -5,6 +5,7 @@ using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.AppConfiguration;
+using SignalFunctions.Tests.Guard;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Flags;
@@ -51,24 +52,30 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
         try
         {
             fleet.Store.SetFlag(KnownMigrations.SignalEvents, Stage.Complete);
-            var first = new Dictionary<AppProcess, (double Age, Stopwatch Since)>();
+            var first = new Dictionary<AppProcess, (double Age, Stopwatch Clock, TimeSpan Read)>();
             foreach (var app in fleet.Both)
             {
                 await app.WaitForAsync(flags => flags.GetProperty("last_error").GetString()?.Contains(problem, StringComparison.Ordinal) == true,
                     TimeSpan.FromSeconds(90), $"'{problem}' in /api/health");
-                first[app] = (AgeOf(await app.FlagsAsync()), Stopwatch.StartNew());
+                // The app computes the age somewhere inside the request: the clock brackets when.
+                var clock = Stopwatch.StartNew();
+                var age = AgeOf(await app.FlagsAsync());
+                first[app] = (age, clock, clock.Elapsed);
                 Assert.Equal(SidesOf(Stage.DualWrite), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
             }
-            await Task.Delay(FreshAge + TimeSpan.FromSeconds(2));
             foreach (var app in fleet.Both)
             {
+                // Older than any poll would let it get: nothing confirmed the snapshot since.
+                await app.WaitForAsync(flags => AgeOf(flags) > FreshAge.TotalSeconds, TimeSpan.FromSeconds(60), $"a snapshot older than {FreshAge.TotalSeconds} s");
+                var (firstAge, clock, firstRead) = first[app];
+                var from = clock.Elapsed;
                 var flags = await app.FlagsAsync();
-                var (age, since) = (AgeOf(flags), first[app].Since.Elapsed.TotalSeconds);
+                var (age, to) = (AgeOf(flags), clock.Elapsed);
                 Assert.Contains(problem, flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
                 Assert.True(flags.GetProperty("loaded").GetBoolean());
                 Assert.Equal("dual_write", await app.StageAsync());
-                Assert.True(Math.Abs(age - first[app].Age - since) < 1, $"the age went from {first[app].Age} s to {age} s in {since:0.0} s");
-                Assert.True(age > FreshAge.TotalSeconds, $"age {age} s");
+                // The age grew by exactly the time between the two readings (each rounded to 0.1 s).
+                Assert.InRange(age - firstAge, (from - firstRead).TotalSeconds - 0.1, to.TotalSeconds + 0.1);
                 Assert.Equal(SidesOf(Stage.DualWrite), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
             }
         }
@@ -114,7 +121,10 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
     public async Task An_unchanged_store_costs_each_instance_one_304_per_poll()
     {
         await FlipAndWaitAsync(Stage.DualWrite);
-        await Task.Delay(_interval * 2); // past the read that applied it
+        // Past the read that applied it: each instance has confirmed what it holds with a 304.
+        fleet.Store.ClearRequests();
+        await GuardKit.UntilAsync(() => Task.FromResult(fleet.Both.All(app => fleet.Store.Requests.Any(r => r.Credential == fleet.CredentialOf(app) && r.Status == 304))),
+            "a 304 for each instance", fleet.A, fleet.B);
         fleet.Store.ClearRequests();
         var window = Stopwatch.StartNew();
 

@@ -45,6 +45,16 @@ public sealed class EventLoad : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until <paramref name="count"/> events in all got a 202: load measured in events, not in time.</summary>
+    public async Task UntilAcceptedAsync(int count)
+    {
+        while (Accepted.Count < count)
+        {
+            Assert.False(_stop.IsCancellationRequested, $"the load stopped at {Accepted.Count} accepted events, short of {count} (refused: {Refused.Count})");
+            await Task.Delay(20);
+        }
+    }
+
     public async Task<IReadOnlyCollection<Guid>> StopAsync()
     {
         await _stop.CancelAsync();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using SignalFunctions.Ingest;
 using SignalFunctions.Stages;
+using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Ingest;
@@ -55,6 +56,18 @@ public sealed class ClicksApiTests : IClassFixture<ClicksAppFixture>
     {
         click_id = clickId, platform = "google", utm_source = "newsletter", utm_medium = "email", utm_campaign = "winter",
     }));
+
+    /// <summary>A click recorded at this stage, with its chronology as the stage writes it.</summary>
+    private async Task<string> RecordedClickAsync(string stage)
+    {
+        await StageAsync(stage);
+        var clickId = NewClickId();
+        (await RecordAsync(clickId)).Dispose();
+        return clickId;
+    }
+
+    private Task<HttpResponseMessage> EventAsync(string clickId, object body) =>
+        _app.PostJsonAsync($"/api/clicks/{clickId}/events", Events.Json(body));
 
     private Task<HttpResponseMessage> WebhookAsync(string body, string? signature)
     {
@@ -135,6 +148,73 @@ public sealed class ClicksApiTests : IClassFixture<ClicksAppFixture>
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badType.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, badId.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_retried_event_with_the_same_id_is_stored_once_and_answered_as_a_duplicate()
+    {
+        var clickId = await RecordedClickAsync("dual_write");
+        var id = Guid.NewGuid();
+        using var first = await EventAsync(clickId, new { event_type = "generate_lead", id });
+        // A status between the lead and its retry: the retry must not make the click qualified again.
+        var status = Events.Json(new { click_id = clickId, qualified = false, score = 5 });
+        (await WebhookAsync(status, ClicksApi.Sign(Encoding.UTF8.GetBytes(status), ClicksAppFixture.Secret))).Dispose();
+
+        // The same UUID in another spelling is the same event; the retry changes no row, not even date_updated.
+        using var retry = await _db.AssertWritesNothingAsync(HttpStatusCode.Accepted,
+            () => EventAsync(clickId, new { event_type = "generate_lead", id = id.ToString("D").ToUpperInvariant() }));
+        using var later = await EventAsync(clickId, new { event_type = "phone_click" });
+
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.False((await first.JsonAsync()).GetProperty("duplicate").GetBoolean());
+        var receipt = await retry.JsonAsync();
+        Assert.True(receipt.GetProperty("duplicate").GetBoolean());
+        Assert.Equal("generate_lead", receipt.GetProperty("event_type").GetString());
+        Assert.Equal(0, receipt.GetProperty("dropped_oldest").GetInt32());
+        Assert.False((await later.JsonAsync()).GetProperty("duplicate").GetBoolean());
+        var row = await RowAsync(clickId);
+        Assert.Equal(["generate_lead", "status_update", "phone_click"], EventNames(row));
+        var entries = JsonDocument.Parse(row.Events!).RootElement;
+        Assert.Equal(id.ToString("D"), entries[0].GetProperty("id").GetString());
+        Assert.False(entries[2].TryGetProperty("id", out _));
+        Assert.False(row.Qualified);
+        Assert.Equal(5, row.Score);
+    }
+
+    [Fact]
+    public async Task Concurrent_retries_of_one_event_id_append_it_once()
+    {
+        var clickId = await RecordedClickAsync("dual_write");
+        var id = Guid.NewGuid();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => EventAsync(clickId, new { event_type = "form_submit", id })));
+
+        var duplicates = new List<bool>();
+        foreach (var response in responses)
+        {
+            using (response)
+            {
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+                duplicates.Add((await response.JsonAsync()).GetProperty("duplicate").GetBoolean());
+            }
+        }
+        Assert.Single(duplicates, d => !d);
+        var entry = Assert.Single(JsonDocument.Parse((await RowAsync(clickId)).Events!).RootElement.EnumerateArray());
+        Assert.Equal(id.ToString("D"), entry.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task An_event_id_that_is_not_a_UUID_is_a_400_naming_the_field_and_writes_nothing()
+    {
+        var clickId = await RecordedClickAsync("dual_write");
+
+        foreach (var id in new object[] { "retry-1", 42, "", "0b6f2a4e5c1d4f0e9a573d9c8e7b1a20" })
+        {
+            using var response = await _db.AssertWritesNothingAsync(HttpStatusCode.BadRequest,
+                () => EventAsync(clickId, new { event_type = "generate_lead", id }));
+            Assert.Equal(["id"], await response.ErrorFieldsAsync());
+        }
+        Assert.Equal("[]", (await RowAsync(clickId)).Events);
     }
 
     [Fact]

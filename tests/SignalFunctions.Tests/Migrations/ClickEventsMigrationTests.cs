@@ -219,6 +219,27 @@ public sealed class ClickEventsMigrationTests
     }
 
     [Fact]
+    public async Task An_entry_with_a_client_event_id_is_appended_once_however_often_replayed_and_the_rebuild_keeps_it()
+    {
+        await using var db = await TestDatabase.CreateAsync();
+        var engine = new Engine(db);
+        await AddClickAsync(db, "retried", "google", false, null);
+        const string WithId = """{"event": "phone_click", "timestamp": "2025-03-01T00:00:00.000Z", "id": "0b6f2a4e-5c1d-4f0e-9a57-3d9c8e7b1a20"}""";
+        const string WithoutId = """{"event": "email_click", "timestamp": "2025-03-01T00:01:00.000Z"}""";
+
+        // A retry wrote the entry; then the repair job replays the first attempt's failed write of it.
+        await IngestAsync(db, "retried", (Side.New, "append_event", WithId));
+        await IngestAsync(db, "retried", (Side.New, "append_event", WithId));
+        // Without an id nothing tells two sends apart: each is appended, as before ids existed.
+        await IngestAsync(db, "retried", (Side.New, "append_event", WithoutId));
+        await IngestAsync(db, "retried", (Side.New, "append_event", WithoutId));
+        await engine.BackfillAsync(Clicks);
+
+        await AssertEventsAsync(db, "retried", $"[{FormSubmit}, {WithId}, {WithoutId}, {WithoutId}]");
+        await engine.AssertCleanAsync(Clicks);
+    }
+
+    [Fact]
     public async Task Validation_rules_fire_on_future_dated_and_malformed_entries()
     {
         await using var db = await TestDatabase.CreateAsync();

@@ -77,8 +77,21 @@ public sealed class MigrationTimerTests
         await holder.ExecuteAsync("LOCK TABLE signal_events IN SHARE MODE", transaction: blocking);
 
         var run = MigrationTimers.RepairAsync(services, CancellationToken.None);
-        await Task.Delay(TimeSpan.FromSeconds(6));
-        Assert.False(run.IsCompleted);
+        // Its deadline was set as it started, before returning its task.
+        var budgetOver = DateTime.UtcNow.AddSeconds(5);
+        // The state, not a duration: the replay is queued on the lock...
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await db.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'") == 0)
+        {
+            Assert.False(run.IsCompleted, $"the replay did not wait for the lock: {run.Status}");
+            Assert.True(DateTime.UtcNow < deadline, "the replay never queued on the lock");
+            await Task.Delay(20);
+        }
+        // ... and is held there until the budget (a time, so this waits for the clock) has run out.
+        while (DateTime.UtcNow <= budgetOver)
+        {
+            await Task.Delay(50);
+        }
         await blocking.CommitAsync();
         var outcome = await run;
 

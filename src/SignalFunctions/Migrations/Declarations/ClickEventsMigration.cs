@@ -11,7 +11,8 @@ namespace SignalFunctions.Migrations.Declarations;
 /// form_submit at date_created when utm_source is set, generate_lead at date_updated when
 /// qualified. Each goes in front of the recorded entries, and only when not already there (for
 /// generate_lead any generate_lead or entry with "qualified": true counts); recorded entries are
-/// never changed or reordered. Then the legacy qualified column must be what the chronology's
+/// never changed or reordered (an entry keeps the client's event id it carries; rebuilt ones carry
+/// none, and no rule reads ids). Then the legacy qualified column must be what the chronology's
 /// latest qualification says; when it is not (a status the chronology missed), a status_update
 /// with the column's qualified and score is appended. The result is capped as ingest caps it
 /// (the newest Clicks:MaxEventsPerClick entries, the rest counted in events_dropped) when it adds
