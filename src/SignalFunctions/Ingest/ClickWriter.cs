@@ -10,10 +10,6 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
 
-public sealed record ClickReceipt(string ClickId, bool Created, string Stage);
-
-public sealed record ClickEventReceipt(string ClickId, string EventType, string Stage, int DroppedOldest);
-
 /// <summary>
 /// Writes clicks under the click-events migration. The legacy side is the static columns
 /// (platform, utm_source, qualified, score); the new side is the events chronology. One transaction
