@@ -9,7 +9,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Flags;
 
 /// <summary>
-/// The Event Grid push (issue 4, section 3), end to end: two instances whose poll interval (300 s)
+/// The Event Grid push, end to end: two instances whose poll interval (300 s)
 /// is far beyond any wait here, so whatever they obey within a second came by push. Event Grid
 /// delivers to one instance; the other learns through PostgreSQL.
 /// </summary>

@@ -84,13 +84,7 @@ public sealed class EngineFaultTests
         await using var load = new EventLoad(app);
 
         await Task.Delay(1500);
-        await db.SetStageAsync("signal-events", "dual_write");
-        var watch = Stopwatch.StartNew();
-        while ((await app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty("signal-events").GetProperty("stage").GetString() != "dual_write")
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
-            await Task.Delay(20);
-        }
+        await db.SetStageAndWaitAsync(app, "signal-events", "dual_write");
         await Task.Delay(1500);
         var ids = (await load.StopAsync()).ToArray();
 
