@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/brands.sh [--positions N] [--sample N] [--brands N]
 #
-# The brand-metrics benchmark of issue 5 §5: builds the app and the bench in Release, starts its own
+# The brand-metrics benchmark: builds the app and the bench in Release, starts its own
 # PostgreSQL cluster (fsync and synchronous_commit on) in a temporary directory on its own port, then
 # bench/SignalFunctions.BrandsBench fills 1,000,000 extracted_positions rows (about 250,000 collector
 # results) with demo-data and measures, in the same run: the engine's backfill (rows/s) vs the plan's

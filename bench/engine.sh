@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/engine.sh [--rows N] [--sample N] [--rate N] [--warmup S] [--minutes M]
 #
-# The migration engine's benchmark of issue 3 §8, in about 15 minutes: builds the app and the
+# The migration engine's benchmark, in about 15 minutes: builds the app and the
 # bench in Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a
 # temporary directory on its own port, then bench/SignalFunctions.EngineBench runs, on 1,000,000
 # legacy blog_attribution_events rows: (1) the engine's backfill vs one INSERT … SELECT (the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/flags.sh [--rounds N] [--refresh S]   |   bench/flags.sh --eval
 #
-# How fast a stage change reaches a running fleet (issue 4 §8). For each flag source, two app
+# How fast a stage change reaches a running fleet. For each flag source, two app
 # processes on one database: the embedded store (PostgreSQL, LISTEN/NOTIFY), App Configuration
 # polled every S seconds (default 5, the default Flags__RefreshSeconds), and App Configuration with
 # the Event Grid push delivered to one instance (poll interval 300 s, so only the push counts).

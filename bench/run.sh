@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [--seconds N] [--windows N] [--warmup N] [--only a,b,c,d] [--app-env KEY=VALUE] [--app DLL] …
 #
-# The ingest benchmark of issue 2 §7, in about three minutes: builds the app, the dev host and the
+# The ingest benchmark, in about three minutes: builds the app, the dev host and the
 # bench in Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a
 # temporary directory on its own port, then bench/SignalFunctions.Bench drives everything over
 # loopback with wrk and prints one table: (a) single events, (b) 100-event batches, each in stage

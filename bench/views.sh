@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/views.sh [--rows N] [--events N] [--rounds N]
 #
-# The view-refresh benchmark of issue 3 §8: on a database with demo data (default 1,000,000
+# The view-refresh benchmark: on a database with demo data (default 1,000,000
 # legacy rows, backfilled into signal_events through the engine), N new events (default 1,000)
 # on one day, then an incremental refresh of signal_daily_rollup, against a full refresh after
 # the same kind of change, both run by the RefreshViews timer in a warm worker, served as ./run.sh

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Npgsql;
@@ -10,7 +9,7 @@ namespace SignalFunctions.Bench;
 /// <summary>
 /// The whole benchmark: the bare endpoint (d), the app under single events (a) and 100-event
 /// batches (b) in stage off and dual_write, then binary COPY (c); one table, checked row counts,
-/// the app's memory, who used the CPU, and the targets of issue 2 §7. The app is served as
+/// the app's memory, who used the CPU, and the targets. The app is served as
 /// ./run.sh serves it: the dev host starts the worker and forwards every request to it.
 /// </summary>
 public static class BenchRun
@@ -446,7 +445,7 @@ public static class BenchRun
                 $"| {r.Scenario} | {r.Stage} | {r.Load} | {r.EventsPerSecond:N0} | {r.MinEventsPerSecond:N0} | {Opt(r.RequestsPerSecond, "N0")} | {Opt(r.P50Ms, "N1")} | {Opt(r.P99Ms, "N1")} | {Opt(r.RssMb, "N0")} | {CpuText(r.Cpu)} | {PerEvent(r)} | {BareText(r)} | {r.Check} |");
         }
         text.AppendLine();
-        text.AppendLine("Targets (issue 2 §7):");
+        text.AppendLine("Targets:");
         Row? Find(string prefix, string stage) => rows.FirstOrDefault(r => r.Scenario.StartsWith(prefix, StringComparison.Ordinal) && r.Stage == stage);
         var bare = Find("(d) bare endpoint, 1-event", "-");
         var single = Find("(a)", "dual_write");

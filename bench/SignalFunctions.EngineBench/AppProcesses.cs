@@ -2,11 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace SignalFunctions.EngineBench;
-
-public sealed record VerbResult(int ExitCode, string Output, TimeSpan Wall);
 
 /// <summary>
 /// The app as operators run it: ops verbs (`backfill … --until-done`, `parity …`, `stage …`), each
@@ -100,104 +97,5 @@ internal sealed class AppProcesses(string appDll, string devHostDll, string? set
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
-/// <summary>The dev host serving the app; its worker is its child, stopped with it.</summary>
-internal sealed class ServedApp(Process process, Uri baseAddress, string pidFile) : IAsyncDisposable
-{
-    private readonly ProcessOutput _output = ProcessOutput.Of(process);
-
-    public Uri BaseAddress { get; } = baseAddress;
-
-    public string Output => _output.ToString();
-
-    public async Task WaitUntilHealthyAsync(CancellationToken ct)
-    {
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        // The dev host opens its port only once the worker has loaded its functions, which it allows 120 s.
-        while (deadline.Elapsed < TimeSpan.FromSeconds(120))
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"the app exited with {process.ExitCode} at start-up:\n{Output}");
-            }
-            try
-            {
-                using var response = await client.GetAsync(new Uri("api/health", UriKind.Relative), ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            await Task.Delay(200, ct);
-        }
-        throw new TimeoutException($"the app did not answer /api/health within 120 s:\n{Output}");
-    }
-
-    /// <summary>
-    /// SIGTERM to the dev host, as ./run.sh stops it: it stops taking requests, the worker drains what
-    /// it accepted (the host allows 30 s), both exit; both are killed if they have not within 45 s.
-    /// </summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (!process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                await term.WaitForExitAsync();
-            }
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(45));
-            try
-            {
-                await process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-        process.Dispose();
-        File.Delete(pidFile);
-    }
-}
-
-/// <summary>A child's stdout and stderr, interleaved as they arrive, for results and failure messages.</summary>
-internal sealed class ProcessOutput
-{
-    private readonly StringBuilder _text = new();
-
-    public static ProcessOutput Of(Process process)
-    {
-        var output = new ProcessOutput();
-        process.OutputDataReceived += (_, e) => output.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => output.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return output;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_text)
-            {
-                _text.AppendLine(line);
-            }
-        }
-    }
-
-    public override string ToString()
-    {
-        lock (_text)
-        {
-            return _text.ToString();
-        }
     }
 }

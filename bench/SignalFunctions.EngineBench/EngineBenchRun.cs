@@ -8,7 +8,7 @@ using static SignalFunctions.EngineBench.Results;
 namespace SignalFunctions.EngineBench;
 
 /// <summary>
-/// Issue 3 §8 in one run, on one legacy table: (1) backfill through the engine vs one INSERT …
+/// The engine's benchmark in one run, on one legacy table: (1) backfill through the engine vs one INSERT …
 /// SELECT (the limit) vs the seed's method; (2) parity vs one hash-aggregate scan of both tables,
 /// on equal tables and with ten injected differences; (3) ingest latency at a steady rate, idle
 /// and while the engine backfills.

@@ -4,11 +4,6 @@ using System.Text;
 
 namespace SignalFunctions.EngineBench;
 
-public sealed record LatencySummary(int Requests, int Errors, double Seconds, double P50, double P90, double P99, double P999, double Max)
-{
-    public double Rate => Requests / Math.Max(0.001, Seconds);
-}
-
 /// <summary>
 /// Ingest at a fixed rate, open-loop: request i is due at start + i/rate whether or not earlier
 /// ones have answered, and its latency is measured from that due time, not from when it went

@@ -3,7 +3,7 @@ using SignalFunctions.Flags;
 using SignalFunctions.Stages;
 
 /// <summary>
-/// bench/flags.sh --eval: what routing one journey costs on ingest's hot path (issue 4 §1), in ns
+/// bench/flags.sh --eval: what routing one journey costs on ingest's hot path, in ns
 /// per evaluation, single-threaded: Microsoft.FeatureManagement's variant (the partial rollout) vs
 /// the bare SHA-256 bucket it computes, and the 100 % short-circuit. Median of 7 runs of 200,000.
 /// </summary>

@@ -6,9 +6,6 @@ using SignalFunctions.DevHost.Worker;
 
 namespace SignalFunctions.DevHost.Triggers;
 
-/// <summary>What the host remembers of a timer between runs (in Azure: in AzureWebJobsStorage).</summary>
-public sealed record ScheduleStatus(DateTime Last, DateTime Next, DateTime LastUpdated);
-
 /// <summary>
 /// Timer triggers as the host runs them: 6-field NCRONTAB in UTC, one run of a function at a time,
 /// the worker given TimerInfo JSON, each run logged with its outcome as the host logs it.

@@ -3,12 +3,6 @@ using SignalFunctions.DevHost.Rpc;
 
 namespace SignalFunctions.DevHost.Worker;
 
-/// <summary>An HTTP trigger as the worker declared it; Route is under the host's route prefix.</summary>
-public sealed record HttpTriggerInfo(string BindingName, string Route, IReadOnlyList<string> Methods, string AuthLevel);
-
-/// <summary>A timer trigger: its schedule as declared (maybe %Setting%) and as the host resolved it.</summary>
-public sealed record TimerTriggerInfo(string BindingName, string Schedule, string ResolvedSchedule);
-
 /// <summary>One function the worker indexed, with the trigger the host serves it by.</summary>
 public sealed record FunctionInfo(string Name, string FunctionId, string EntryPoint, HttpTriggerInfo? Http, TimerTriggerInfo? Timer)
 {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Flags;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 

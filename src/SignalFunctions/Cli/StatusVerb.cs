@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Migrations;
-using SignalFunctions.Stages;
 
 namespace SignalFunctions.Cli;
 
@@ -30,7 +30,7 @@ public static class StatusVerb
             }
             if (states.Count == 0)
             {
-                // Issue 3: a store without flags (a new App Configuration store) has nothing to show yet.
+                // A store without flags (a new App Configuration store) has nothing to show yet.
                 Console.WriteLine("No migration has a stage flag yet; create one with './run.sh stage MIGRATION off'.");
                 return 0;
             }

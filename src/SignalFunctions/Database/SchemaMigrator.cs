@@ -116,5 +116,3 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema file {File}")]
     private partial void LogApplied(string file);
 }
-
-public sealed class SchemaDriftException(string message) : Exception(message);

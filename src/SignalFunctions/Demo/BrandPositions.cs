@@ -4,8 +4,6 @@ using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Demo;
 
-public sealed record BrandPositionsResult(long Brands, long Results, long Positions);
-
 /// <summary>The legacy tables of brand-metrics (brand_positions.sql), for demo-data, the tests and the benchmark.</summary>
 public static class BrandPositions
 {

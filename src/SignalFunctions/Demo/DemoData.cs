@@ -7,15 +7,8 @@ using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Demo;
 
-public sealed record DemoDataRequest(
-    long Rows, long Seed, int Articles, long Clicks, int Days, long Positions = 0, int Brands = 40, int Campaigns = 0, int Decisions = 0);
-
-public sealed record DemoDataResult(
-    string Run, long Events, long Saves, long MetricsInserted, long MetricsUpdated, long Links, long Clicks,
-    long QualifiedClicks, TimeSpan EventsElapsed, TimeSpan Elapsed, BrandPositionsResult? Positions = null, PlanLegacyResult? Plans = null);
-
 /// <summary>
-/// Fills the legacy tables with realistic data for demos and benchmarks (issue 3 §7), set-based:
+/// Fills the legacy tables with realistic data for demos and benchmarks, set-based:
 /// every statement generates its rows with generate_series in the database. Attribution events
 /// are written in chunks by one connection per core. Each run has its own nonce in session and
 /// click ids, so running it again adds more rows rather than colliding.

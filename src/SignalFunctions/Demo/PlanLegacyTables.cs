@@ -4,8 +4,6 @@ using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Demo;
 
-public sealed record PlanLegacyResult(long Campaigns, long KpiSnapshots, long Decisions);
-
 /// <summary>
 /// The legacy tables of intelligence-events (intelligence_legacy.sql) and content-queue
 /// (content_legacy.sql), for demo-data and the tests: one source of their rows.

@@ -1,4 +1,4 @@
--- Issue 5 §4: the legacy tables of brand-metrics, in the monolith's shape. @brands brands (a
+-- Demo data: the legacy tables of brand-metrics, in the monolith's shape. @brands brands (a
 -- customer per three), 3 to 6 competitors each, 20 generated queries each; @results collector
 -- results from four collectors over the last @days days; per result one brand row (sentiment on
 -- about 70 %) and a row for each competitor the answer mentioned (about two in three), repeating

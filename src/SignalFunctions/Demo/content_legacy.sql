@@ -1,4 +1,4 @@
--- Issue 5 §4: the legacy tables of content-queue, as the bot writes them. @rows decisions an hour
+-- Demo data: the legacy tables of content-queue, as the bot writes them. @rows decisions an hour
 -- apart; two in three posted, and of those every other one measured (retweets not scraped yet on a
 -- quarter). Ids are md5 of @run and the number (the tests pass an empty @run).
 INSERT INTO content_metadata (decision_id, content, decision_type, status, generator_name, quality_score, scheduled_at, created_at, updated_at)

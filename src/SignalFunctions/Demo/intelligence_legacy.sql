@@ -1,4 +1,4 @@
--- Issue 5 §4: the legacy tables of intelligence-events (the Phase 4.5 app). @campaigns campaigns,
+-- Demo data: the legacy tables of intelligence-events, as the campaign app writes them. @campaigns campaigns,
 -- campaign i created i % @days days back (and a minute per lap, so more campaigns than days spread
 -- over them), three tenants; campaign i has i % 4 agent tasks (every fifth failed) and, except every
 -- sixth, two assets with a publish job each (every seventh with no impressions, every fifth with no

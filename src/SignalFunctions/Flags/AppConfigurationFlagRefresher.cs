@@ -1,12 +1,11 @@
 using Microsoft.Extensions.Options;
 using SignalFunctions.Database;
 using SignalFunctions.Flags.AppConfiguration;
-using SignalFunctions.Stages;
 
 namespace SignalFunctions.Flags;
 
 /// <summary>
-/// Keeps <see cref="FlagState"/> current from App Configuration (issue 4, sections 3 and 4): polls
+/// Keeps <see cref="FlagState"/> current from App Configuration: polls
 /// every Flags__RefreshSeconds with page ETags (an unchanged store costs one 304 per poll), refreshes
 /// at once when the Event Grid push asks, applies each snapshot whole and saves it as last-known-good.
 /// App Configuration down, slow, throttling or answering garbage: the current snapshot stays, the

@@ -5,7 +5,7 @@ using SignalFunctions.Stages;
 namespace SignalFunctions.Flags;
 
 /// <summary>
-/// Stage flags kept in Azure App Configuration (issue 4): one feature flag per migration
+/// Stage flags kept in Azure App Configuration: one feature flag per migration
 /// (<see cref="StageFeatureFlag"/>), plus plain settings under <see cref="SettingsPrefix"/>, both
 /// with the label <c>Flags__Label</c> (none when unset). Reads build a <see cref="FlagSnapshot"/>;
 /// writes use If-Match so a stage is never set from a stale read.
@@ -223,6 +223,3 @@ public sealed partial class AppConfigurationFlagStore(
     [LoggerMessage(Level = LogLevel.Warning, Message = "App Configuration is unreachable ({Error}); using the last-known-good flags from PostgreSQL")]
     private partial void LogServingLastKnownGood(string error);
 }
-
-/// <summary>One read of the store: the snapshot and the page ETags to ask with next time.</summary>
-public sealed record StoreRead(FlagSnapshot Snapshot, IReadOnlyList<string?>? FlagETags, IReadOnlyList<string?>? SettingsETags);

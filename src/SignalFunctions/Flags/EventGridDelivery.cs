@@ -102,13 +102,3 @@ public sealed record EventGridDelivery(string? ValidationCode, IReadOnlyList<Key
 
     private static string Kind(JsonElement element) => element.ValueKind.ToString().ToLowerInvariant();
 }
-
-/// <summary>A key-value that App Configuration says was modified or deleted. Label null or "" is "no label".</summary>
-public sealed record KeyValueChange(bool Deleted, string Key, string? Label, string? SyncToken);
-
-/// <summary>The body is not an Event Grid delivery; <see cref="Field"/> says where.</summary>
-public sealed class EventGridFormatException(string field, string reason) : FormatException($"{field} {reason}.")
-{
-    public string Field { get; } = field;
-    public string Reason { get; } = reason;
-}

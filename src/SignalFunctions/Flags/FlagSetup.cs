@@ -1,12 +1,10 @@
 using Microsoft.Extensions.Options;
-using Microsoft.FeatureManagement;
 using SignalFunctions.Flags.AppConfiguration;
-using SignalFunctions.Stages;
 
 namespace SignalFunctions.Flags;
 
 /// <summary>
-/// Where the stage flags live (issue 4): App Configuration when AppConfig__ConnectionString (HMAC)
+/// Where the stage flags live: App Configuration when AppConfig__ConnectionString (HMAC)
 /// or AppConfig__Endpoint (Entra ID) is set, else the embedded store in PostgreSQL.
 /// </summary>
 public static class FlagSetup
@@ -36,9 +34,6 @@ public static class FlagSetup
     /// <summary>What keeps this server's <see cref="FlagState"/> current: LISTEN/NOTIFY, or App Configuration polling and push.</summary>
     public static IServiceCollection AddFlagRefresh(this IServiceCollection services, IConfiguration configuration)
     {
-        // Registered before AddFeatureManagement, so it replaces the configuration-file provider.
-        services.AddSingleton<IFeatureDefinitionProvider, SnapshotFeatureDefinitionProvider>();
-        services.AddFeatureManagement();
         services.AddSingleton<StageRouter>();
         if (UsesAppConfiguration(configuration))
         {

@@ -6,8 +6,8 @@ using SignalFunctions.Ingest;
 namespace SignalFunctions.Flags;
 
 /// <summary>
-/// POST /api/flags/changed: the Event Grid webhook App Configuration pushes key-value changes to
-/// (issue 4, section 3). It answers the subscription validation handshake, and on a change to one
+/// POST /api/flags/changed: the Event Grid webhook App Configuration pushes key-value changes to,
+/// so a stage change reaches every instance without waiting for a poll. It answers the subscription validation handshake, and on a change to one
 /// of our flags or settings wakes the refresh loop at once, handing it the event's Sync-Token.
 /// Behind a function key in Azure (the subscription's endpoint URL carries ?code=…).
 /// </summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Dapper;
 using Npgsql;
 using SignalFunctions.Stages;
@@ -8,7 +7,8 @@ namespace SignalFunctions.Flags;
 
 /// <summary>
 /// The last snapshot applied from App Configuration, kept in PostgreSQL (flag_snapshots, one row per
-/// store and label): a cold start with App Configuration unreachable starts from it (issue 4, section 4).
+/// store and label): a cold start with App Configuration unreachable starts from it rather
+/// than refusing every write.
 /// </summary>
 public sealed class LastKnownGood(NpgsqlDataSource dataSource)
 {
@@ -66,15 +66,3 @@ public sealed class LastKnownGood(NpgsqlDataSource dataSource)
 
     private sealed record Row(string Flags, string Settings, string Rejected, string? ETag, DateTime LoadedAt, DateTime SavedAt);
 }
-
-public sealed record SavedSnapshot(FlagSnapshot Snapshot, DateTimeOffset SavedAt);
-
-internal sealed record SavedFlag(
-    [property: JsonPropertyName("stage")] string Stage,
-    [property: JsonPropertyName("percent")] int Percent,
-    [property: JsonPropertyName("version")] long Version,
-    [property: JsonPropertyName("updated_at")] DateTimeOffset UpdatedAt);
-
-[JsonSerializable(typeof(Dictionary<string, SavedFlag>))]
-[JsonSerializable(typeof(IReadOnlyDictionary<string, string>))]
-internal sealed partial class SavedJson : JsonSerializerContext;

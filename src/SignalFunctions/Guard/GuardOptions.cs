@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace SignalFunctions.Guard;
 
 /// <summary>
-/// Settings under "Guard:" for the automatic step back (issue 4 §5). The ingest, parity and error
+/// Settings under "Guard:" for the automatic step back. The ingest, parity and error
 /// limits are the blue-green seed plan's rollback conditions (error rate 5 %, response time 5 s,
 /// data loss 1 %).
 /// </summary>

@@ -7,11 +7,8 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Guard;
 
-/// <summary>One migration's outcome of a guard pass: the line for the logs, and the step back when there was one.</summary>
-public sealed record GuardVerdict(string Migration, string Line, GuardTrip? Trip = null, StageChange? Change = null);
-
 /// <summary>
-/// The guard (issue 4 §5): per migration at dual_write or later, judges what happened since the
+/// The guard, the automatic rollback: per migration at dual_write or later, judges what happened since the
 /// last stage change (ingest 5xx share and p99, secondary-write failures, the repair queue, the
 /// latest parity report) and, past a limit, steps the stage back one step, through the stage
 /// gates' own path (<see cref="StageControl"/>, which writes wherever the flags live through

@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using SignalFunctions.Brands;
+using SignalFunctions.Flags;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 

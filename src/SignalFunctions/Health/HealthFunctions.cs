@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 using Npgsql;
 using SignalFunctions.Brands;
-using SignalFunctions.Stages;
+using SignalFunctions.Flags;
 
 namespace SignalFunctions.Health;
 

@@ -3,11 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace SignalFunctions.Ingest;
 
-public sealed record ClickRecord(
-    string ClickId, string? Platform, string? UtmSource, string? UtmMedium, string? UtmCampaign, string? UtmTerm, string? UtmContent);
-
-public sealed record ClickStatus(string ClickId, bool Qualified, int Score, string EventType);
-
 /// <summary>Validation of the three click payloads, with the same field-level errors as signal events.</summary>
 public static partial class ClickRequests
 {

@@ -11,11 +11,6 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
 
-public sealed record ClickReceipt(string ClickId, bool Created, string Stage);
-
-/// <summary><paramref name="Duplicate"/>: the event's id was already in the chronology, and nothing was written.</summary>
-public sealed record ClickEventReceipt(string ClickId, string EventType, string Stage, int DroppedOldest, bool Duplicate);
-
 /// <summary>
 /// Writes clicks under the click-events migration. The legacy side is the static columns
 /// (platform, utm_source, qualified, score); the new side is the events chronology. One transaction

@@ -2,23 +2,6 @@ using System.Text.Json;
 
 namespace SignalFunctions.Ingest;
 
-/// <summary>The two payloads that carry signal events.</summary>
-public enum PayloadShape
-{
-    /// <summary>POST /api/signal/events: content_id, content_type, signal_id.</summary>
-    Signal,
-
-    /// <summary>POST /api/blog/attribution/events: the legacy blog_article_id payload, unchanged.</summary>
-    LegacyAttribution,
-}
-
-public sealed class EventParseResult
-{
-    public List<SignalEvent> Events { get; } = [];
-    public ValidationErrors Errors { get; } = new();
-    public bool IsValid => Errors.IsEmpty;
-}
-
 /// <summary>
 /// Reads one event, an array of events, or {"events":[…]} and validates every field, naming each
 /// problem by its path (events[3].event_type). A batch is all or nothing: one invalid event and

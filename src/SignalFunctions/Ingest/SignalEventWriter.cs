@@ -10,8 +10,6 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
 
-public sealed record IngestReceipt(int Accepted, int Duplicates);
-
 /// <summary>
 /// Group commit: requests queue their events; a writer takes everything waiting, writes it in one
 /// transaction, and answers each request only after that transaction committed. Many requests,

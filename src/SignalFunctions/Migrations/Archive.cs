@@ -1,10 +1,9 @@
 using Dapper;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
-
-public sealed record ArchiveResult(string Migration, IReadOnlyList<string> Backups, string ArchivedAs, long BytesBefore, long BytesAfter);
 
 /// <summary>
 /// The seeds' last phase ("archive the old table, don't drop it yet"): every *_backup table the

@@ -7,37 +7,6 @@ using SignalFunctions.Guard;
 
 namespace SignalFunctions.Migrations;
 
-/// <param name="LastError">The last batch that failed, until one commits again.</param>
-/// <param name="PausedBy">Why the run is waiting right now (the throttle's reason), for the live progress line.</param>
-/// <param name="Yielding">How long the run leaves the database to ingest after each batch, and why (<see cref="IngestYield"/>).</param>
-public sealed record BackfillProgress(
-    string Migration, long RowsScanned, long RowsCopied, long? RowsTotal, int BatchSize, double? RowsPerSecond, bool Completed,
-    string? LastError = null, DateTime? LastErrorAt = null, string? PausedBy = null, string? Yielding = null)
-{
-    public double? Percent => RowsTotal is > 0 ? Math.Min(100.0, RowsScanned * 100.0 / RowsTotal.Value) : Completed ? 100 : null;
-
-    public TimeSpan? Eta => !Completed && RowsTotal is { } total && RowsPerSecond is > 0
-        ? TimeSpan.FromSeconds(Math.Max(0, total - RowsScanned) / RowsPerSecond.Value)
-        : null;
-}
-
-public sealed record BackfillRun(BackfillProgress Progress, long RowsThisRun, TimeSpan Elapsed, TimeSpan Paused, string Outcome)
-{
-    /// <summary>A batch the new schema refuses: every run stops at it until its rows are fixed.</summary>
-    public bool Stalled => Outcome.StartsWith("stalled", StringComparison.Ordinal);
-}
-
-public static class EtaText
-{
-    /// <summary>How long is left, as people read it: 01:02:03 within a day, "3d 4h" beyond (hh would wrap at 24).</summary>
-    public static string Of(TimeSpan? eta) => eta switch
-    {
-        null => "?",
-        { } e when e.TotalDays >= 1 => $"{(int)e.TotalDays}d {e.Hours}h",
-        { } e => e.ToString(@"hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
-    };
-}
-
 /// <summary>
 /// Copies a migration's existing source rows to the target: keyset batches (never OFFSET), one
 /// set-based statement per batch, each in its own transaction together with the checkpoint, so a

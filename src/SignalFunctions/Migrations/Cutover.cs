@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
@@ -87,5 +88,3 @@ public sealed class Cutover(NpgsqlDataSource dataSource, IStageFlagStore flags)
         await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT EXISTS (SELECT 1 FROM cutovers WHERE migration = @migration)", new { migration }, cancellationToken: ct));
 }
-
-public sealed class CutoverRefusedException(string message) : Exception(message);

@@ -1,8 +1,8 @@
 namespace SignalFunctions.Migrations;
 
 /// <summary>
-/// How a rollback tells a row deleted while cut over from one only the old side ever had (issue 5;
-/// one mechanism for every migration). From the cut-over until its rollback or cleanup, each of a
+/// How a rollback tells a row deleted while cut over from one only the old side ever had (one
+/// mechanism for every migration). From the cut-over until its rollback or cleanup, each of a
 /// migration's <see cref="DataMigration.DeletesRecordedOn"/> tables records in cutover_deletes
 /// (schema 0014, 0015) the keys deleted from it, or moved off by an UPDATE of the key, and refuses
 /// TRUNCATE, which fires no delete trigger. <see cref="Cutover"/> installs the triggers in the

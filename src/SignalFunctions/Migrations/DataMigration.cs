@@ -1,42 +1,5 @@
 namespace SignalFunctions.Migrations;
 
-/// <summary>A SQL statement counting violations of one rule; errors block the stage gate, warnings are reported.</summary>
-public sealed record ValidationRule(string Name, RuleSeverity Severity, string CountSql, string Description);
-
-/// <summary>One data-modifying statement of a fan-out copy, run as the CTE <paramref name="Name"/>.</summary>
-public sealed record CopyStep(string Name, string Sql);
-
-/// <summary>
-/// A relation readers of the new side read, kept up to date by refreshing rather than by writes:
-/// a materialized view (the engine refreshes it whole, CONCURRENTLY, so it needs a unique index),
-/// or a rollup table maintained like one by the <see cref="Views.IViewRefresher"/> registered for
-/// its name. The RefreshViews timer refreshes every declared view; the gate past shadow wants each
-/// refreshed after the last backfill batch.
-/// </summary>
-public sealed record DeclaredView(string Name, ViewKind Kind = ViewKind.MaterializedView);
-
-/// <summary>A table of the new side, and its column holding the migration's key.</summary>
-public sealed record KeyedTable(string Table, string KeyColumn);
-
-public enum ViewKind
-{
-    MaterializedView,
-    Rollup,
-}
-
-/// <summary>
-/// A whole-number setting a declaration's SQL reads as <c>@Name</c>, configured per migration as
-/// Migrations:Arguments:{migration}:{Name} (e.g. Migrations__Arguments__intelligence-events__windowDays),
-/// else <paramref name="Default"/>; outside [Min, Max] the app does not start.
-/// </summary>
-public sealed record MigrationArgument(string Name, int Default, int Min, int Max, string Description);
-
-public enum RuleSeverity
-{
-    Warning,
-    Error,
-}
-
 /// <summary>
 /// One data migration, declared once: the engine backfills, compares, repairs, gates, cuts over
 /// and rolls back every migration the same way from these statements. Adding a migration adds a

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 using Npgsql;
-using SignalFunctions.Stages;
+using SignalFunctions.Flags;
 
 namespace SignalFunctions.Migrations;
 

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using Microsoft.Extensions.Options;
 using Dapper;
 using SignalFunctions.Ingest;
 
@@ -15,7 +14,7 @@ public sealed class MigrationOptions
 
     /// <summary>
     /// The batch duration the backfill adapts its batch size to. Short, so a concurrent ingest
-    /// request never waits long behind a batch (issue 3 §8: 300 ms doubled ingest's p99); each batch
+    /// request never waits long behind a batch (measured: 300 ms doubled ingest's p99); each batch
     /// costs a few round trips and a commit more, which alone cost no measurable speed.
     /// </summary>
     [Range(10, 60_000)]
@@ -127,40 +126,5 @@ public sealed class MigrationOptions
             parameters.AddDynamicParams(engineArguments);
         }
         return parameters;
-    }
-}
-
-/// <summary>
-/// A per-migration argument that names no migration or argument, is not a whole number or is out
-/// of range stops the start: a typo would otherwise silently leave the default in force.
-/// </summary>
-public sealed class ArgumentsValidator : IValidateOptions<MigrationOptions>
-{
-    public ValidateOptionsResult Validate(string? name, MigrationOptions options)
-    {
-        var wrong = new List<string>();
-        foreach (var (migration, values) in options.Arguments)
-        {
-            var declared = MigrationCatalog.All.FirstOrDefault(m => MigrationOptions.SameMigration(migration, m.Name));
-            foreach (var (argument, text) in values)
-            {
-                var setting = $"Migrations:Arguments:{migration}:{argument}";
-                var known = declared?.Arguments.FirstOrDefault(a => string.Equals(a.Name, argument, StringComparison.OrdinalIgnoreCase));
-                if (declared is null)
-                {
-                    wrong.Add($"{setting}: there is no migration '{migration}' (known: {string.Join(", ", MigrationCatalog.All.Select(m => m.Name))})");
-                }
-                else if (known is null)
-                {
-                    wrong.Add($"{setting}: {declared.Name} has no argument '{argument}'" +
-                              (declared.Arguments.Count == 0 ? " (it takes none)" : $" (it takes: {string.Join(", ", declared.Arguments.Select(a => a.Name))})"));
-                }
-                else if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < known.Min || value > known.Max)
-                {
-                    wrong.Add($"{setting} = '{text}': must be a whole number from {known.Min} to {known.Max} ({known.Description})");
-                }
-            }
-        }
-        return wrong.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(wrong);
     }
 }

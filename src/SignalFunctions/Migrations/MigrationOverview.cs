@@ -1,32 +1,9 @@
 using Dapper;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
-
-/// <param name="LastError">The last batch that failed (until one commits again), and when.</param>
-public sealed record BackfillSummary(
-    long RowsScanned, long RowsCopied, long? RowsTotal, double? Percent, double? RowsPerSecond, double? EtaSeconds, bool Completed,
-    string? LastError, DateTime? LastErrorAt);
-
-/// <summary>The latest parity report, with its key lists capped at <see cref="MigrationOverview.KeysShown"/> (the counts are exact).</summary>
-/// <param name="RepairError">Why repair could not fix this report's keys, when it tried and failed.</param>
-/// <param name="RowsFenced">Rows written after <paramref name="ComparedThrough"/>, left out as in flight.</param>
-public sealed record ParitySummary(
-    long Id, DateTime FinishedAt, bool Clean, int RangesChecked, long RowsCompared, DateTime? ComparedThrough, long RowsFenced, double DurationSeconds,
-    long Missing, long Extra, long Different,
-    IReadOnlyList<string> MissingKeys, IReadOnlyList<string> ExtraKeys, IReadOnlyList<string> DifferentKeys,
-    IReadOnlyList<RuleResult> Validation, string? RepairError);
-
-public sealed record StageHistoryEntry(string FromStage, string ToStage, int Percent, string Actor, bool Forced, string? Reason, DateTime ChangedAt);
-
-/// <summary>A step back the guard took (issue 4 §5): which limit, measured against what, on how large a sample.</summary>
-public sealed record GuardActionEntry(string FromStage, string ToStage, string Rule, string Reason, double Measured, double Threshold, long Sample, DateTime ActedAt);
-
-public sealed record MigrationState(
-    string Migration, string Stage, int Percent, string PreviousStage, long Version, DateTime UpdatedAt,
-    BackfillSummary? Backfill, ParitySummary? Parity, long RepairPending, bool CutOver, IReadOnlyList<StageHistoryEntry> History,
-    IReadOnlyList<GuardActionEntry> GuardActions);
 
 /// <summary>Everything an operator asks about a migration, for `status` and GET /api/migrations alike.</summary>
 public static class MigrationOverview

@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
@@ -51,5 +52,3 @@ public sealed class MigrationReset(NpgsqlDataSource dataSource, IStageFlagStore 
                $"run './run.sh backfill {m.Name} --until-done' to copy again.";
     }
 }
-
-public sealed class ResetRefusedException(string message) : Exception(message);

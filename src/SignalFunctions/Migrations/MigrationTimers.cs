@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Hosting;
 using SignalFunctions.Stages;
 

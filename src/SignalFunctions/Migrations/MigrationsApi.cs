@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using SignalFunctions.Database;
+using SignalFunctions.Flags;
 using SignalFunctions.Ingest;
-using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 

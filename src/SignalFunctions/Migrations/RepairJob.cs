@@ -1,13 +1,11 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Flags;
 using SignalFunctions.Ingest;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
-
-/// <param name="KeysError">Why the latest parity report's keys could not be fixed (recorded on the report); null when they were, or none needed it.</param>
-public sealed record RepairResult(string Migration, int Repaired, int Failed, int Remaining, bool Skipped, int KeysFixed = 0, string? KeysError = null);
 
 /// <summary>
 /// Replays the repair entries of failed secondary writes, then fixes the keys the latest parity

@@ -7,18 +7,6 @@ using SignalFunctions.Migrations;
 
 namespace SignalFunctions.Views;
 
-/// <summary>What refreshing one declared view did, in a line for the timer's Logs and the verb.</summary>
-public sealed record ViewRefreshResult(string View, bool Skipped, string Summary, TimeSpan Elapsed, RollupRefresh? Rollup = null);
-
-/// <summary>Refreshes one declared rollup (<see cref="ViewKind.Rollup"/>): registered once per view name, found by it.</summary>
-public interface IViewRefresher
-{
-    string View { get; }
-
-    /// <param name="full">Recompute everything rather than what changed, where the refresher tells the two apart.</param>
-    Task<ViewRefreshResult> RefreshAsync(bool full, CancellationToken ct);
-}
-
 /// <summary>
 /// Every view the migrations declare (<see cref="DataMigration.Views"/>), refreshed the same way by
 /// the RefreshViews timer and `refresh-views`: a materialized view whole and CONCURRENTLY (readers

@@ -1,3 +1,4 @@
+using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Stages;
 

@@ -6,7 +6,7 @@ namespace SignalFunctions.Tests.AppConfiguration;
 
 /// <summary>
 /// A migration's flag in App Configuration's feature flag format, and the strict reading of it
-/// (issue 4, section 4: a flag whose JSON is invalid or names an unknown stage is rejected whole).
+/// (a flag whose JSON is invalid or names an unknown stage is rejected whole, never half-read).
 /// </summary>
 public sealed class StageFeatureFlagTests
 {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using SignalFunctions.Demo;
@@ -41,16 +40,7 @@ internal sealed class BrandReads(AppFixture fixture)
     public Task RefreshViewAsync() => fixture.Db.ExecuteAsync(
         "REFRESH MATERIALIZED VIEW CONCURRENTLY mv_brand_daily_metrics; UPDATE view_refreshes SET refreshed_at = now() WHERE view_name = 'mv_brand_daily_metrics'");
 
-    public async Task StageAsync(Stage stage)
-    {
-        await fixture.Db.SetStageAsync(KnownMigrations.BrandMetrics, stage.Name());
-        var watch = Stopwatch.StartNew();
-        while ((await fixture.App.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.BrandMetrics).GetProperty("stage").GetString() != stage.Name())
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "stage not picked up");
-            await Task.Delay(20);
-        }
-    }
+    public Task StageAsync(Stage stage) => fixture.Db.SetStageAndWaitAsync(fixture.App, KnownMigrations.BrandMetrics, stage.Name());
 
     public async Task<JsonElement> DailyAsync(Guid brand, string query = "")
     {

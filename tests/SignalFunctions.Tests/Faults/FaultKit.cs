@@ -83,27 +83,6 @@ internal static class FaultKit
         return (response.StatusCode, await response.JsonAsync());
     }
 
-    /// <summary>Polls /api/health until this instance reports the stage: the change reached it through LISTEN/NOTIFY.</summary>
-    public static async Task<TimeSpan> WaitForStageAsync(this AppProcess app, string migration, string stage, TimeSpan within)
-    {
-        var watch = Stopwatch.StartNew();
-        string? seen = null;
-        while (watch.Elapsed < within)
-        {
-            var (_, report) = await app.HealthReportAsync();
-            if (report.GetProperty("flags").GetProperty("stages").TryGetProperty(migration, out var flag))
-            {
-                seen = flag.GetProperty("stage").GetString();
-                if (seen == stage)
-                {
-                    return watch.Elapsed;
-                }
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"The app still reports {migration} = {seen ?? "(nothing)"} after {within.TotalSeconds} s, not {stage}.\n{app.Output}");
-    }
-
     /// <summary>A repair run through the ops verb, as an operator would: `SignalFunctions repair MIGRATION`.</summary>
     public static async Task<(int ExitCode, string Output)> RunRepairVerbAsync(string connectionString, string migration)
     {

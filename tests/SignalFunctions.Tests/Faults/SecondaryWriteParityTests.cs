@@ -4,7 +4,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Faults;
 
 /// <summary>
-/// Issue 3 §9: failed secondary writes, then repair drains them, then parity is clean. Parity runs
+/// Failed secondary writes, then repair drains them, then parity is clean. Parity runs
 /// through the verb, as the operator proves it, before the repair (it must see the lost writes) and after.
 /// </summary>
 public sealed class SecondaryWriteParityTests : IAsyncLifetime

@@ -11,7 +11,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Flags;
 
 /// <summary>
-/// Issue 4 end to end: two instances polling App Configuration every second. Timed, so in the
+/// App Configuration end to end: two instances polling App Configuration every second. Timed, so in the
 /// Timing collection. Each test leaves the store up and the flags valid.
 /// </summary>
 [Collection(TimingCollection.Name)]

@@ -10,9 +10,9 @@ using Xunit.Abstractions;
 namespace SignalFunctions.Tests.Flags;
 
 /// <summary>
-/// The Event Grid push (issue 4, section 3), end to end: two instances whose poll interval (300 s)
-/// is far beyond any wait here, so whatever they obey came by push, however long a loaded machine
-/// took to deliver it. Event Grid delivers to one instance; the other learns through PostgreSQL.
+/// The Event Grid push, end to end: two instances whose poll interval (300 s) is far beyond any
+/// wait here, so whatever they obey came by push, however long a loaded machine took to deliver
+/// it. Event Grid delivers to one instance; the other learns through PostgreSQL.
 /// </summary>
 public sealed class AppConfigurationPushTests(PushedInstances fleet, ITestOutputHelper output) : IClassFixture<PushedInstances>
 {

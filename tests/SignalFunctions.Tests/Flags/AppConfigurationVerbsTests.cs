@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.AppConfiguration;
@@ -6,7 +7,7 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Flags;
 
-/// <summary>The stage and flags verbs when the flags live in App Configuration (issue 4, section 6).</summary>
+/// <summary>The stage and flags verbs when the flags live in App Configuration.</summary>
 public sealed class AppConfigurationVerbsTests : IAsyncLifetime
 {
     private TestDatabase _db = null!;

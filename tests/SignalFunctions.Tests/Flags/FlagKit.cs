@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
@@ -44,31 +42,6 @@ public static class FlagKit
             ["AppConfig__ConnectionString"] = credential is null ? server.ConnectionString : server.ConnectionStringFor(credential),
             ["Flags__RefreshSeconds"] = $"{refreshSeconds}",
         });
-
-    public static async Task<JsonElement> FlagsAsync(this AppProcess app)
-    {
-        using var response = await app.Client.GetAsync("/api/health");
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("flags");
-    }
-
-    public static async Task<string?> StageAsync(this AppProcess app, string migration = KnownMigrations.SignalEvents) =>
-        (await app.FlagsAsync()).GetProperty("stages").TryGetProperty(migration, out var flag) ? flag.GetProperty("stage").GetString() : null;
-
-    /// <summary>Polls until <paramref name="until"/> holds on the app; fails after <paramref name="limit"/>. Returns how long it took.</summary>
-    public static async Task<TimeSpan> WaitForAsync(this AppProcess app, Func<JsonElement, bool> until, TimeSpan limit, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!until(await app.FlagsAsync()))
-        {
-            Assert.True(watch.Elapsed < limit, $"{what} not seen within {limit.TotalSeconds} s:\n{app.Output}");
-            await Task.Delay(10);
-        }
-        return watch.Elapsed;
-    }
-
-    public static Task<TimeSpan> WaitForStageAsync(this AppProcess app, Stage stage, TimeSpan limit) =>
-        app.WaitForAsync(flags => flags.GetProperty("stages").TryGetProperty(KnownMigrations.SignalEvents, out var flag)
-                                  && flag.GetProperty("stage").GetString() == stage.Name(), limit, $"stage {stage.Name()}");
 
     /// <summary>Posts one signal event; returns its id once accepted.</summary>
     public static async Task<Guid> PostSignalAsync(this AppProcess app)

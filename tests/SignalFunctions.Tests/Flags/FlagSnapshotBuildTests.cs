@@ -4,7 +4,7 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Tests.Flags;
 
-/// <summary>How a listing of App Configuration becomes the snapshot ingest obeys (issue 4, sections 1 and 4).</summary>
+/// <summary>How a listing of App Configuration becomes the snapshot ingest obeys.</summary>
 public sealed class FlagSnapshotBuildTests
 {
     private static readonly DateTimeOffset At = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);

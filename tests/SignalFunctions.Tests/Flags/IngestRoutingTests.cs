@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using SignalFunctions.Flags;
 using SignalFunctions.Flags.AppConfiguration;
@@ -9,7 +8,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Flags;
 
 /// <summary>
-/// Ingest routes each journey by Microsoft.FeatureManagement's variant (issue 4, section 1). The
+/// Ingest routes each journey by Microsoft.FeatureManagement's variant. The
 /// reference here is a FeatureManagement of its own, fed the flag JSON App Configuration would
 /// hold through its configuration schema: nothing of ours between the flag and the answer.
 /// </summary>
@@ -82,8 +81,7 @@ public sealed class IngestRoutingTests : IClassFixture<AppFixture>
         // dual_write writes signal_events as well, off only the legacy table: the table shows the stage.
         const int percent = 40;
         var db = _fixture.Db;
-        await db.SetStageAsync(KnownMigrations.SignalEvents, Stage.DualWrite.Name(), percent);
-        await WaitForStageAsync(_fixture.App, Stage.DualWrite, percent);
+        await db.SetStageAndWaitAsync(_fixture.App, KnownMigrations.SignalEvents, Stage.DualWrite.Name(), percent);
 
         var events = Enumerable.Range(0, 400).Select(_ => Events.Signal()).ToList();
         foreach (var batch in events.Chunk(100))
@@ -109,21 +107,6 @@ public sealed class IngestRoutingTests : IClassFixture<AppFixture>
         Assert.Empty(disagreements);
         Assert.Equal(events.Count, legacy); // every 202 committed on the authoritative side
         Assert.InRange(onNew.Count, 1, events.Count - 1); // the sample really straddles the split
-    }
-
-    private static async Task WaitForStageAsync(AppProcess app, Stage stage, int percent)
-    {
-        var watch = Stopwatch.StartNew();
-        while (true)
-        {
-            var flag = (await app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.SignalEvents);
-            if (flag.GetProperty("stage").GetString() == stage.Name() && flag.GetProperty("percent").GetInt32() == percent)
-            {
-                return;
-            }
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"stage {stage.Name()} {percent} % not picked up:\n{app.Output}");
-            await Task.Delay(20);
-        }
     }
 
     private static FlagSnapshot Snapshot(Stage stage, int percent) => new(new Dictionary<string, StageFlag>

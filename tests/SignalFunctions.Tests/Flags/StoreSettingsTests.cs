@@ -9,7 +9,7 @@ using SignalFunctions.Stages;
 namespace SignalFunctions.Tests.Flags;
 
 /// <summary>
-/// Issue 4 §1: plain settings under "SignalFunctions:" in App Configuration (guard thresholds,
+/// Plain settings under "SignalFunctions:" in App Configuration (guard thresholds,
 /// reader switches) take effect at run time, through the server's own wiring.
 /// </summary>
 public sealed class StoreSettingsTests

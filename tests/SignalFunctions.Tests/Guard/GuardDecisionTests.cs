@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.Infrastructure;

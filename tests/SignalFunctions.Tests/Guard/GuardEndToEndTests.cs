@@ -5,7 +5,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Guard;
 
 /// <summary>
-/// The guard against a real app process (issue 4 §5): signal-events at shadow, its new table renamed
+/// The guard against a real app process: signal-events at shadow, its new table renamed
 /// away so every secondary write fails (queued for repair, the request still 202), and the guard,
 /// run by the ops verb or by the app's own timer, steps the stage back to dual_write and says why
 /// in the history, `status` and GET /api/migrations.

@@ -10,7 +10,7 @@ namespace SignalFunctions.Tests.Guard;
 public sealed class GuardedInstances() : TwoInstances(refreshSeconds: 1, GuardKit.Settings("*/2 * * * * *"));
 
 /// <summary>
-/// The guard when the flags live in App Configuration (issue 4 §5 and §7), end to end: signal-events
+/// The guard when the flags live in App Configuration, end to end: signal-events
 /// at shadow on two instances, every secondary write failing, and the guard's step back written to
 /// App Configuration itself, recorded, and obeyed by both instances. Timed, so in the Timing collection.
 /// </summary>

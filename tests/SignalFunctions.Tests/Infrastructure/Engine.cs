@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;

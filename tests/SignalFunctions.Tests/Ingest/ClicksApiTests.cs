@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -39,16 +38,7 @@ public sealed class ClicksApiTests : IClassFixture<ClicksAppFixture>
           FROM cuft_click_tracking WHERE click_id = @clickId
         """, new { clickId }).ContinueWith(t => t.Result.Single(), TaskScheduler.Default);
 
-    private async Task StageAsync(string stage)
-    {
-        await _db.SetStageAsync(KnownMigrations.ClickEvents, stage);
-        var watch = Stopwatch.StartNew();
-        while ((await _app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.ClickEvents).GetProperty("stage").GetString() != stage)
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "stage not picked up");
-            await Task.Delay(20);
-        }
-    }
+    private Task StageAsync(string stage) => _db.SetStageAndWaitAsync(_app, KnownMigrations.ClickEvents, stage);
 
     private static string NewClickId() => "gclid-" + Guid.NewGuid().ToString("N");
 

@@ -120,20 +120,5 @@ public sealed class GroupCommitTests : IAsyncLifetime
         Assert.Equal(duplicates, receipt.RootElement.GetProperty("duplicates").GetInt32());
     }
 
-    /// <summary>Sets the stage and waits until the app has heard of it (LISTEN/NOTIFY).</summary>
-    private async Task SetStageAsync(string stage)
-    {
-        await _db.SetStageAsync("signal-events", stage);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            var health = await _app.HealthAsync();
-            if (health.GetProperty("flags").GetProperty("stages").GetProperty("signal-events").GetProperty("stage").GetString() == stage)
-            {
-                return;
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"The app did not take stage {stage} within 10 s.");
-    }
+    private Task SetStageAsync(string stage) => _db.SetStageAndWaitAsync(_app, "signal-events", stage);
 }

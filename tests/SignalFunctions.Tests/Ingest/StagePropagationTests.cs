@@ -33,16 +33,7 @@ public sealed class StagePropagationTests : IClassFixture<NotifiedOnlyAppFixture
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
-    private async Task StageAsync(string stage)
-    {
-        await _db.SetStageAsync(KnownMigrations.SignalEvents, stage);
-        var watch = Stopwatch.StartNew();
-        while ((await _app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.SignalEvents).GetProperty("stage").GetString() != stage)
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), "stage not picked up");
-            await Task.Delay(20);
-        }
-    }
+    private Task StageAsync(string stage) => _db.SetStageAndWaitAsync(_app, KnownMigrations.SignalEvents, stage);
 
     [Fact]
     public async Task A_stage_change_reaches_the_running_app_by_notification_not_by_the_periodic_re_read()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using SignalFunctions.Stages;
@@ -30,22 +29,7 @@ public sealed class StagedWritesTests : IClassFixture<AppFixture>
         return JsonDocument.Parse(text).RootElement;
     }
 
-    /// <summary>Sets the stage and waits until this instance reports it, so the test does not race the notification.</summary>
-    private async Task StageAsync(string stage, int percent = 100)
-    {
-        await _db.SetStageAsync(KnownMigrations.SignalEvents, stage, percent);
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(5))
-        {
-            var flag = (await _app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty(KnownMigrations.SignalEvents);
-            if (flag.GetProperty("stage").GetString() == stage && flag.GetProperty("percent").GetInt32() == percent)
-            {
-                return;
-            }
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"The app did not pick up stage {stage} within 5 s");
-    }
+    private Task StageAsync(string stage, int percent = 100) => _db.SetStageAndWaitAsync(_app, KnownMigrations.SignalEvents, stage, percent);
 
     [Theory]
     [InlineData("off", true, false)]

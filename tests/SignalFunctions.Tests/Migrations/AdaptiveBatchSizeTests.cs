@@ -4,7 +4,7 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
-/// <summary>Issue 3 §2: the backfill's batch size follows a target batch duration, growing while batches are fast and shrinking while they are slow.</summary>
+/// <summary>The backfill's batch size follows a target batch duration, growing while batches are fast and shrinking while they are slow.</summary>
 public sealed class AdaptiveBatchSizeTests
 {
     private static readonly DataMigration SignalEvents = SignalEventsMigration.Declaration;

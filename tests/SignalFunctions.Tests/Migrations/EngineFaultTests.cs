@@ -85,13 +85,7 @@ public sealed class EngineFaultTests
 
         // Load on both sides of the change, as many events each, however fast the machine runs them.
         await load.UntilAcceptedAsync(100);
-        await db.SetStageAsync("signal-events", "dual_write");
-        var watch = Stopwatch.StartNew();
-        while ((await app.HealthAsync()).GetProperty("flags").GetProperty("stages").GetProperty("signal-events").GetProperty("stage").GetString() != "dual_write")
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
-            await Task.Delay(20);
-        }
+        await db.SetStageAndWaitAsync(app, "signal-events", "dual_write");
         await load.UntilAcceptedAsync(load.Accepted.Count + 100);
         var ids = (await load.StopAsync()).ToArray();
 

@@ -6,7 +6,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Migrations;
 
 /// <summary>
-/// Issue 3 §7: while another session holds a job's advisory lock for a migration (a second instance,
+/// While another session holds a job's advisory lock for a migration (a second instance,
 /// a manual verb), a parity or repair run of that migration skips and says so; it neither runs nor waits.
 /// </summary>
 public sealed class JobLockSkipTests : IAsyncLifetime

@@ -4,7 +4,7 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
-/// <summary>Issue 3 §3: the parity fence (in-flight writes are no false alarm) and the capped key lists (counts stay exact).</summary>
+/// <summary>The parity fence (in-flight writes are no false alarm) and the capped key lists (counts stay exact).</summary>
 public sealed class ParityFenceAndKeyListTests : IAsyncLifetime
 {
     private static readonly DataMigration SignalEvents = SignalEventsMigration.Declaration;

@@ -5,7 +5,7 @@ using SignalFunctions.Tests.Infrastructure;
 namespace SignalFunctions.Tests.Migrations;
 
 /// <summary>
-/// The Repair timer's runs (issue 3 §4, §7): one summary line per migration; an entry whose replay
+/// The Repair timer's runs: one summary line per migration; an entry whose replay
 /// fails stays queued with its error and attempt count, and is repaired by a later run once the
 /// cause is gone.
 /// </summary>

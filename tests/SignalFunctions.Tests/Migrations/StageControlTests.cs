@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using SignalFunctions.Flags;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
 using SignalFunctions.Stages;

@@ -6,7 +6,7 @@ using SignalFunctions.Stages;
 namespace SignalFunctions.Flags.AppConfiguration;
 
 /// <summary>
-/// A migration's stage flag as an App Configuration feature flag (issue 4, section 1): flag
+/// A migration's stage flag as an App Configuration feature flag, in its own format so the portal shows and edits it: flag
 /// <c>SignalFunctions.{migration}</c>, one variant per stage (off … complete), the stage is the
 /// variant. A partial rollout is a percentile allocation: the new stage holds [0, percent), the
 /// previous stage [percent, 100], seeded with the flag id. With that seed Microsoft.FeatureManagement

@@ -115,7 +115,7 @@ public static class BrandMetricsMigration
     }
 
     /// <summary>
-    /// Issue 5 §3 of the plans2 brief: outside writers keep writing extracted_positions after the
+    /// Outside writers (the monolith's collectors) keep writing extracted_positions after the
     /// cut-over, when it is a view. Each row they insert, update or delete is applied to the
     /// collector result's rows as the view shows them, and the collector result's star rows are
     /// rebuilt from those with the backfill's own fan-out, so a write through the view lands exactly

@@ -1,0 +1,3 @@
+namespace SignalFunctions.EngineBench;
+
+public sealed record VerbResult(int ExitCode, string Output, TimeSpan Wall);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Database;
+
+public sealed class SchemaDriftException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Flags.AppConfiguration;
+
+public sealed record KeyValueRead(KeyValueReadStatus Status, KeyValue? Value);

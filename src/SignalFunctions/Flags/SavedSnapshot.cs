@@ -1,0 +1,3 @@
+namespace SignalFunctions.Flags;
+
+public sealed record SavedSnapshot(FlagSnapshot Snapshot, DateTimeOffset SavedAt);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Ingest;
+
+public sealed record ClickReceipt(string ClickId, bool Created, string Stage);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Ingest;
+
+public sealed record ClickStatus(string ClickId, bool Qualified, int Score, string EventType);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Ingest;
+
+public sealed record IngestReceipt(int Accepted, int Duplicates);

@@ -1,0 +1,3 @@
+namespace SignalFunctions.Migrations;
+
+public sealed class CutoverRefusedException(string message) : Exception(message);

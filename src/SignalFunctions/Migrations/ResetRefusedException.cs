@@ -1,0 +1,3 @@
+namespace SignalFunctions.Migrations;
+
+public sealed class ResetRefusedException(string message) : Exception(message);

@@ -1,0 +1,7 @@
+namespace SignalFunctions.Migrations;
+
+public enum RuleSeverity
+{
+    Warning,
+    Error,
+}

@@ -1,0 +1,7 @@
+namespace SignalFunctions.Stages;
+
+public enum Side
+{
+    Legacy,
+    New,
+}

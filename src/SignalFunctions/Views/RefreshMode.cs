@@ -1,0 +1,7 @@
+namespace SignalFunctions.Views;
+
+public enum RefreshMode
+{
+    Incremental,
+    Full,
+}
