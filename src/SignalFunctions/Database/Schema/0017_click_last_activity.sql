@@ -33,7 +33,9 @@ END $$;
 
 -- Stored, not computed per read: the export reads every row, and a sort key computed from JSON
 -- would cost it more than the rows themselves. Kept by a trigger, so every writer keeps it right:
--- ingest, the click-events rebuild and repair, and a person with psql.
+-- ingest, the click-events rebuild and repair, and a person with psql. The trigger reads the
+-- chronology through to_jsonb(NEW), which has no events when the new side's column is gone (or
+-- renamed): the legacy side's writes must go on then, as the stages promise.
 ALTER TABLE cuft_click_tracking ADD COLUMN last_activity_at timestamptz;
 UPDATE cuft_click_tracking SET last_activity_at = click_last_activity(events, date_updated);
 ALTER TABLE cuft_click_tracking ALTER COLUMN last_activity_at SET NOT NULL;
@@ -41,7 +43,7 @@ ALTER TABLE cuft_click_tracking ALTER COLUMN last_activity_at SET NOT NULL;
 CREATE FUNCTION cuft_click_tracking_last_activity() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
-  NEW.last_activity_at := click_last_activity(NEW.events, NEW.date_updated);
+  NEW.last_activity_at := click_last_activity(to_jsonb(NEW) -> 'events', NEW.date_updated);
   RETURN NEW;
 END $$;
 CREATE TRIGGER cuft_click_tracking_last_activity BEFORE INSERT OR UPDATE ON cuft_click_tracking
