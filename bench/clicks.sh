@@ -6,7 +6,7 @@
 # directory on its own port, then bench/SignalFunctions.ClicksBench fills 100,000 clicks with timelines
 # (demo-data, then the click-events backfill) and measures, against the app served as ./run.sh serves
 # it: GET /api/clicks (the first page, filtered pages, a page deep by its cursor; median and p95 over
-# --rounds, default 30) and GET /api/clicks/export.csv (every click three times and a tenth of them,
+# --rounds, default 100, after a warm-up) and GET /api/clicks/export.csv (every click three times and a tenth of them,
 # time to first and last byte, and the worker's resident memory before, at its peak and after).
 # Prints one set of tables against the plan's figures (50 ms per 100 records for the admin table,
 # 200 ms per 1,000 for the CSV) and the target of ten times better per record; exits 0 when every

@@ -3,11 +3,12 @@ using Npgsql;
 namespace SignalFunctions.Clicks;
 
 /// <summary>
-/// An export under way: its connection, its query and the rows still to come. Disposed before the
-/// last row (the client went away, or a write failed), it cancels the query first, so the
-/// server stops producing rows nobody will read and the connection goes back to the pool at once.
+/// An export under way: its connection, its (read-only) transaction, its query and the rows still to
+/// come. Disposed before the last row (the client went away, or a write failed), it cancels the query
+/// first, so the server stops producing rows nobody will read and the connection goes back to the
+/// pool at once.
 /// </summary>
-public sealed class ClickExport(NpgsqlConnection connection, NpgsqlCommand command, NpgsqlDataReader reader) : IAsyncDisposable
+public sealed class ClickExport(NpgsqlConnection connection, NpgsqlTransaction transaction, NpgsqlCommand command, NpgsqlDataReader reader) : IAsyncDisposable
 {
     private bool _finished;
 
@@ -29,6 +30,10 @@ public sealed class ClickExport(NpgsqlConnection connection, NpgsqlCommand comma
                 command.Cancel();
             }
             await reader.DisposeAsync();
+            if (_finished)
+            {
+                await transaction.CommitAsync();
+            }
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.QueryCanceled)
         {
@@ -36,6 +41,7 @@ public sealed class ClickExport(NpgsqlConnection connection, NpgsqlCommand comma
         }
         finally
         {
+            await transaction.DisposeAsync();
             await command.DisposeAsync();
             await connection.DisposeAsync();
         }

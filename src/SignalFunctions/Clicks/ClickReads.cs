@@ -21,25 +21,27 @@ public static class ClickReads
         """;
 
     /// <summary>
-    /// One page, and whether more follow. Each event type asked for reads its own index, in order,
-    /// for at most a page (the union of those is deduplicated and cut to the page), so a page costs
-    /// the same however rare the types are; without a type, the index of all clicks.
+    /// One page, and whether more follow. Without a type, or with one, a page reads its index (of all
+    /// clicks, or of the type) in order for a page's worth of entries. With several, each type's index
+    /// is read so for at most a page, and the union of those, deduplicated, cut to the page: a page
+    /// costs the same however rare the types are.
     /// </summary>
     public static async Task<(List<ClickRow> Rows, bool More)> PageAsync(NpgsqlConnection connection, ClickQuery query, CancellationToken ct)
     {
-        // One parameter set for every branch: they differ only in their literal type condition.
-        await using var command = Command(connection, where =>
-        {
-            var branches = query.EventTypes.Count == 0 ? [where] : query.EventTypes.Select(type => $"{TypeCondition(type)} AND {where}");
-            var keys = string.Join("\n UNION\n ", branches.Select(branch =>
-                $"(SELECT c.last_activity_at, c.id FROM cuft_click_tracking c WHERE {branch} ORDER BY {Order(query.Ascending, "c.")} LIMIT @take)"));
-            return $"""
-                SELECT {Columns}
-                  FROM (SELECT * FROM ({keys}) u ORDER BY {Order(query.Ascending, "u.")} LIMIT @take) k
-                  JOIN cuft_click_tracking c ON c.id = k.id
-                 ORDER BY {Order(query.Ascending, "k.")}
-                """;
-        }, query, types: []);
+        await using var command = query.EventTypes.Count <= 1
+            ? Command(connection, where => $"SELECT {Columns} FROM cuft_click_tracking c WHERE {where} ORDER BY {Order(query.Ascending, "c.")} LIMIT @take", query)
+            // One parameter set for every branch: they differ only in their literal type condition.
+            : Command(connection, where =>
+            {
+                var keys = string.Join("\n UNION\n ", query.EventTypes.Select(type =>
+                    $"(SELECT c.last_activity_at, c.id FROM cuft_click_tracking c WHERE {TypeCondition(type)} AND {where} ORDER BY {Order(query.Ascending, "c.")} LIMIT @take)"));
+                return $"""
+                    SELECT {Columns}
+                      FROM (SELECT * FROM ({keys}) u ORDER BY {Order(query.Ascending, "u.")} LIMIT @take) k
+                      JOIN cuft_click_tracking c ON c.id = k.id
+                     ORDER BY {Order(query.Ascending, "k.")}
+                    """;
+            }, query, types: []);
         command.Parameters.AddWithValue("take", query.Limit + 1);
         var rows = new List<ClickRow>(query.Limit + 1);
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -64,9 +66,18 @@ public static class ClickReads
         var connection = await dataSource.OpenConnectionAsync(ct);
         try
         {
+            var transaction = await connection.BeginTransactionAsync(ct);
+            // In index order, never sorted: over many rows the planner would rather sort a scan of the
+            // table, and then the first row waits for the last (the sort spilling to disk on the way).
+            // Walking the index sends each row as it is found.
+            await using (var noSort = new NpgsqlCommand("SET LOCAL enable_sort = off", connection, transaction))
+            {
+                await noSort.ExecuteNonQueryAsync(ct);
+            }
             var command = Command(connection, where => $"SELECT {Columns} FROM cuft_click_tracking c WHERE {where} ORDER BY {Order(query.Ascending, "c.")}", query);
+            command.Transaction = transaction;
             command.CommandTimeout = 0;
-            return new ClickExport(connection, command, await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct));
+            return new ClickExport(connection, transaction, command, await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess, ct));
         }
         catch
         {
