@@ -3,11 +3,6 @@ using Npgsql;
 
 namespace SignalFunctions.Clicks;
 
-/// <summary>One click as the table and the export show it. Events is the chronology as stored (JSON), null when the click has none yet.</summary>
-public sealed record ClickRow(
-    long Id, string ClickId, string? UtmMedium, string? UtmCampaign, string? UtmTerm, string? UtmContent, bool Qualified, int Score,
-    DateTime DateCreated, DateTime DateUpdated, DateTime LastActivity, int EventsDropped, string? Events);
-
 /// <summary>
 /// The reads behind the click table and the CSV export, in (last_activity_at, id) order, served by
 /// the indexes of 0017_click_last_activity.sql. utm_source and platform are not read: the plan
