@@ -50,7 +50,7 @@ public static class ClickReadsApi
     /// <summary>
     /// The CSV (<see cref="ClickCsv"/>), streamed from the database to the response row by row. The
     /// query runs before the answer starts, so a database that is down is still a 503; a failure
-    /// after that breaks the download off rather than ending it as if complete.
+    /// after that breaks the connection off rather than ending the file as if complete.
     /// </summary>
     public static async Task<Results<PushStreamHttpResult, ValidationProblem, ProblemHttpResult>> Export(
         HttpContext context, NpgsqlDataSource dataSource, CancellationToken ct)
@@ -72,7 +72,20 @@ public static class ClickReadsApi
         // Disposed when the response ends, however it ends: also when the stream below never runs.
         context.Response.RegisterForDisposeAsync(export);
         context.Response.Headers.ContentDisposition = "attachment; filename=\"clicks.csv\"";
-        return TypedResults.Stream(body => ClickCsv.WriteAsync(export.RowsAsync(ct), body, context.RequestAborted), ClickCsv.ContentType);
+        return TypedResults.Stream(async body =>
+        {
+            try
+            {
+                await ClickCsv.WriteAsync(export.RowsAsync(ct), body, context.RequestAborted);
+            }
+            catch (Exception) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                // The status is sent: only a broken connection tells the client the file is not whole.
+                // Ended normally, the response would hand it the rows so far as if they were all.
+                context.Abort();
+                throw;
+            }
+        }, ClickCsv.ContentType);
     }
 
     private static ValidationProblem Invalid(ValidationErrors errors) =>

@@ -177,6 +177,25 @@ public sealed class ClickExportTests(ClickExportTests.Seeded fixture) : IClassFi
             Rfc4180.Parse(await next.Content.ReadAsStringAsync()).Count);
     }
 
+    [Fact]
+    public async Task A_database_failure_half_way_breaks_the_download_off_instead_of_ending_the_file_as_if_whole()
+    {
+        using var response = await fixture.App.Client.GetAsync("/api/clicks/export.csv", HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        await ReadAtLeastAsync(body, 64 * 1024);
+        Assert.True(await ExportQueryIsAsync("active", TimeSpan.FromSeconds(10)), "the export's query is not running");
+
+        // Its connection dies under the export (a failover, an administrator).
+        Assert.Equal(1L, await fixture.Db.ScalarAsync<long>("""
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+               AND query LIKE '%FROM cuft_click_tracking c WHERE true ORDER BY%'
+            """));
+
+        // What was buffered arrives, then the transfer fails: never a short file that looks complete.
+        await Assert.ThrowsAnyAsync<IOException>(() => new StreamReader(body).ReadToEndAsync());
+    }
+
     /// <summary>The cells the export must hold for a database row, computed here from its columns and its chronology.</summary>
     private static string[] Expected(DbClick c)
     {
