@@ -11,7 +11,8 @@ public static class MigrationOverview
     /// <summary>Keys listed per kind in a summary: enough to start looking; `parity MIGRATION` prints the report's full list.</summary>
     public const int KeysShown = 20;
 
-    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, CancellationToken ct)
+    /// <param name="guardEnabled">Whether the guard runs (Guard:Enabled).</param>
+    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, bool guardEnabled, CancellationToken ct)
     {
         var pending = (await connection.QueryAsync<(string Migration, long Count)>(new CommandDefinition(
                 "SELECT migration, count(*) FROM repair_entries WHERE resolved_at IS NULL GROUP BY migration", cancellationToken: ct)))
@@ -47,8 +48,12 @@ public static class MigrationOverview
                 SELECT from_stage AS FromStage, to_stage AS ToStage, rule, reason, measured, threshold, sample, acted_at AS ActedAt
                   FROM guard_actions WHERE migration = @name ORDER BY id DESC LIMIT 5
                 """, new { name }, cancellationToken: ct))).ToList();
+            var next = flag.Stage.Next();
+            var blockedBy = next is { } stage ? await StageControl.RefusalsAsync(connection, name, flag, stage, 100, ct) : [];
+            var guard = new GuardState(guardEnabled, guardEnabled && flag.Stage >= Stage.DualWrite, guardActions.FirstOrDefault());
             states.Add(new MigrationState(name, flag.Stage.Name(), flag.Percent, flag.Stage.Previous().Name(), flag.Version,
-                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions));
+                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions,
+                next?.Name(), blockedBy, guard));
         }
         return states;
     }

@@ -76,10 +76,10 @@ internal static class FaultKit
         }
     }
 
-    /// <summary>GET /api/health whatever its status (a 503 still carries the report).</summary>
+    /// <summary>GET /api/health/details whatever its status (a 503 still carries the report).</summary>
     public static async Task<(HttpStatusCode Status, JsonElement Report)> HealthReportAsync(this AppProcess app)
     {
-        using var response = await app.Client.GetAsync("/api/health");
+        using var response = await app.Client.GetAsync("/api/health/details");
         return (response.StatusCode, await response.JsonAsync());
     }
 

@@ -5,7 +5,7 @@ using SignalFunctions.Stages;
 namespace SignalFunctions.Tests.Infrastructure;
 
 /// <summary>
-/// The flags a running app obeys, as GET /api/health reports them, and waiting until a stage change
+/// The flags a running app obeys, as GET /api/health/details reports them, and waiting until a stage change
 /// has reached it: a test that acts right after writing a flag would race the change's delivery.
 /// </summary>
 public static class AppFlags
@@ -13,7 +13,7 @@ public static class AppFlags
     /// <summary>The health report's "flags", whatever the status (a 503 still carries the report).</summary>
     public static async Task<JsonElement> FlagsAsync(this AppProcess app)
     {
-        using var response = await app.Client.GetAsync("/api/health");
+        using var response = await app.Client.GetAsync("/api/health/details");
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("flags").Clone();
     }
 
