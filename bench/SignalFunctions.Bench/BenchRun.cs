@@ -356,7 +356,7 @@ public static class BenchRun
         // The app hears the change over LISTEN/NOTIFY; wait until its health report shows it.
         await WaitUntilAsync(async () =>
         {
-            var health = await http.GetFromJsonAsync<JsonElement>($"{url}/api/health");
+            var health = await http.GetFromJsonAsync<JsonElement>($"{url}/api/health/details");
             return health.GetProperty("flags").GetProperty("stages").GetProperty(Migration).GetProperty("stage").GetString() == stage;
         }, $"the app to take stage {stage}");
     }

@@ -1,24 +1,25 @@
 using System.CommandLine;
 using System.Text.Json;
 using Npgsql;
+using SignalFunctions.Guard;
 using SignalFunctions.Migrations;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity, repair queue and the guard's steps back.</summary>
+/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity, repair queue, what blocks its next stage and the guard's steps back.</summary>
 public static class StatusVerb
 {
     public static Command Command()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON for machines instead of a table." };
-        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity, repair queue and the guard's recent steps back.") { json };
+        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity, repair queue, what blocks its next stage and the guard's recent steps back.") { json };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
             var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
             await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
-            var states = await MigrationOverview.ReadAsync(connection, flags, ct);
+            var states = await MigrationOverview.ReadAsync(connection, flags, services.GetRequiredService<StageGuard>().Enabled, ct);
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(states, new JsonSerializerOptions
@@ -60,6 +61,13 @@ public static class StatusVerb
             {
                 Console.WriteLine("* cut over: the old table's name is a view over the new table");
             }
+            Section("NEXT STAGE (what './run.sh stage MIGRATION NEXT' would say now)", states
+                .Select(s => s.Migration.PadRight(name) + s switch
+                {
+                    { NextStage: null } => "none: complete is the last stage",
+                    { NextStageBlockedBy: [] } => $"{s.NextStage}: the gates pass",
+                    _ => $"{s.NextStage}: blocked, because {string.Join("; and ", s.NextStageBlockedBy)}",
+                }));
             Section("BACKFILL ERRORS (the last failed batch; cleared when one commits)", states
                 .Where(s => s.Backfill?.LastError is not null)
                 .Select(s => $"{s.Migration.PadRight(name)}{s.Backfill!.LastErrorAt:yyyy-MM-dd HH:mm:ss}Z  {s.Backfill.LastError}"));

@@ -9,8 +9,10 @@ using SignalFunctions.Stages;
 namespace SignalFunctions.Health;
 
 /// <summary>
-/// GET /api/health: is the database there, how old are the flags, and for each side of every
+/// GET /api/health/details: is the database there, how old are the flags, and for each side of every
 /// migration whether its tables answer, its recent write errors, and how old its parity report is.
+/// GET /api/health, anonymous, says only up or down from the same report: its error texts and
+/// names stay behind the function key.
 /// The blue-green plan's rule, "old system down is critical, new system down is a warning", holds
 /// before the new side takes over; <see cref="CriticalSides"/> reads it per stage as the sides the
 /// app relies on, and a relied-on side down is critical, the other a warning.
@@ -46,7 +48,25 @@ public static class HealthApi
         string Status, DatabaseHealth Database, FlagHealth Flags, IReadOnlyDictionary<string, MigrationHealth> Migrations,
         IReadOnlyDictionary<string, ReadComparison> ReadComparisons, IReadOnlyList<string> Alerts);
 
+    /// <summary>What a liveness probe may learn: "up", or "down" when the full report is unhealthy.</summary>
+    public sealed record Liveness(string Status);
+
+    public static async Task<Results<Ok<Liveness>, JsonHttpResult<Liveness>>> GetLiveness(
+        NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, ShadowReads shadowReads, CancellationToken ct) =>
+        (await ReportAsync(dataSource, flags, writes, shadowReads, ct)).Status == Unhealthy
+            ? TypedResults.Json(new Liveness("down"), statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(new Liveness("up"));
+
     public static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> Get(
+        NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, ShadowReads shadowReads, CancellationToken ct)
+    {
+        var report = await ReportAsync(dataSource, flags, writes, shadowReads, ct);
+        return report.Status == Unhealthy ? TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable) : TypedResults.Ok(report);
+    }
+
+    private const string Unhealthy = "unhealthy";
+
+    private static async Task<HealthReport> ReportAsync(
         NpgsqlDataSource dataSource, FlagState flags, WriteHealth writes, ShadowReads shadowReads, CancellationToken ct)
     {
         DatabaseHealth database;
@@ -94,9 +114,8 @@ public static class HealthApi
         var comparisons = shadowReads.All.ToDictionary(c => c.Key, c => new ReadComparison(
             Interlocked.Read(ref c.Value.Compared), Interlocked.Read(ref c.Value.Mismatches), c.Value.LastMismatch, c.Value.LastMismatchAt));
         var alerts = flagHealth.Rejected.Select(r => Guard.StageGuard.RejectedFlagAlert(r.Key, r.Value)).ToList();
-        var report = new HealthReport(healthy ? (anyFailures || alerts.Count > 0 ? "degraded" : "healthy") : "unhealthy",
+        return new HealthReport(healthy ? (anyFailures || alerts.Count > 0 ? "degraded" : "healthy") : Unhealthy,
             database, flagHealth, migrations, comparisons, alerts);
-        return healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>

@@ -24,10 +24,10 @@ public sealed class IngestFunctions(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", "options", Route = "blog/attribution/events")] HttpRequest request, CancellationToken ct) =>
         SignalEventsApi.PostLegacyAttributionEvents(request.HttpContext, writer, meter, options, clock, ct);
 
+    // User ids, session ids and metadata: behind a function key in Azure, and so no CORS (a key never sits in a browser).
     [Function("SignalPath")]
-    [BrowserFacing(Audience.Public)]
     public Task<Results<Ok<SignalEventsApi.SignalPath>, ProblemHttpResult>> SignalPath(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "options", Route = "signal/{signalId}/path")] HttpRequest request, string signalId, CancellationToken ct) =>
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "signal/{signalId}/path")] HttpRequest request, string signalId, CancellationToken ct) =>
         SignalEventsApi.GetPath(signalId, request.HttpContext, dataSource, stages, options, ct);
 
     [Function("SignalScript")]

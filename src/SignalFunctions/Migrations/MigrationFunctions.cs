@@ -1,15 +1,16 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Azure.Functions.Worker;
 using Npgsql;
+using SignalFunctions.Guard;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
 
-public sealed class MigrationFunctions(NpgsqlDataSource dataSource, IStageFlagStore store)
+public sealed class MigrationFunctions(NpgsqlDataSource dataSource, IStageFlagStore store, StageGuard guard)
 {
     // Internal state of every migration: behind a function key in Azure.
     [Function("Migrations")]
     public Task<Results<Ok<IReadOnlyList<MigrationState>>, ProblemHttpResult>> Migrations(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "migrations")] HttpRequest request, CancellationToken ct) =>
-        MigrationsApi.Get(request.HttpContext, dataSource, store, ct);
+        MigrationsApi.Get(request.HttpContext, dataSource, store, guard.Enabled, ct);
 }

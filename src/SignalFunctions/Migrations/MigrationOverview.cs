@@ -23,10 +23,19 @@ public sealed record StageHistoryEntry(string FromStage, string ToStage, int Per
 /// <summary>A step back the guard took (issue 4 §5): which limit, measured against what, on how large a sample.</summary>
 public sealed record GuardActionEntry(string FromStage, string ToStage, string Rule, string Reason, double Measured, double Threshold, long Sample, DateTime ActedAt);
 
+/// <summary>The guard as it stands for one migration.</summary>
+/// <param name="Watching">Whether its next pass judges this migration: it is on, and the stage is dual_write or later.</param>
+/// <param name="LastAction">Its latest step back of this migration, if it ever took one.</param>
+public sealed record GuardState(bool Enabled, bool Watching, GuardActionEntry? LastAction);
+
+/// <param name="NextStage">The stage after this one; null at the last.</param>
+/// <param name="NextStageBlockedBy">
+/// Why `stage MIGRATION NEXT` would be refused now, each reason as it prints it; empty when it would pass.
+/// </param>
 public sealed record MigrationState(
     string Migration, string Stage, int Percent, string PreviousStage, long Version, DateTime UpdatedAt,
     BackfillSummary? Backfill, ParitySummary? Parity, long RepairPending, bool CutOver, IReadOnlyList<StageHistoryEntry> History,
-    IReadOnlyList<GuardActionEntry> GuardActions);
+    IReadOnlyList<GuardActionEntry> GuardActions, string? NextStage, IReadOnlyList<string> NextStageBlockedBy, GuardState Guard);
 
 /// <summary>Everything an operator asks about a migration, for `status` and GET /api/migrations alike.</summary>
 public static class MigrationOverview
@@ -34,7 +43,8 @@ public static class MigrationOverview
     /// <summary>Keys listed per kind in a summary: enough to start looking; `parity MIGRATION` prints the report's full list.</summary>
     public const int KeysShown = 20;
 
-    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, CancellationToken ct)
+    /// <param name="guardEnabled">Whether the guard runs (Guard:Enabled).</param>
+    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, bool guardEnabled, CancellationToken ct)
     {
         var pending = (await connection.QueryAsync<(string Migration, long Count)>(new CommandDefinition(
                 "SELECT migration, count(*) FROM repair_entries WHERE resolved_at IS NULL GROUP BY migration", cancellationToken: ct)))
@@ -70,8 +80,12 @@ public static class MigrationOverview
                 SELECT from_stage AS FromStage, to_stage AS ToStage, rule, reason, measured, threshold, sample, acted_at AS ActedAt
                   FROM guard_actions WHERE migration = @name ORDER BY id DESC LIMIT 5
                 """, new { name }, cancellationToken: ct))).ToList();
+            var next = flag.Stage.Next();
+            var blockedBy = next is { } stage ? await StageControl.RefusalsAsync(connection, name, flag, stage, 100, ct) : [];
+            var guard = new GuardState(guardEnabled, guardEnabled && flag.Stage >= Stage.DualWrite, guardActions.FirstOrDefault());
             states.Add(new MigrationState(name, flag.Stage.Name(), flag.Percent, flag.Stage.Previous().Name(), flag.Version,
-                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions));
+                flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions,
+                next?.Name(), blockedBy, guard));
         }
         return states;
     }

@@ -45,15 +45,12 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
             var now = flag is null ? "gone" : $"{flag.Stage.Name()} ({flag.Percent}%), version {flag.Version}";
             return Conflicted($"{migration} changed since it was read at {basedOn.Stage.Name()} ({basedOn.Percent}%), version {basedOn.Version}: it is {now}; nothing was written");
         }
-        if (stage < Stage.Complete && await Cutover.IsCutOverAsync(connection, migration, ct))
+        if (await CutOverRefusalAsync(connection, migration, stage, ct) is { } cutOver)
         {
-            // The old table is a read-only view now: writing to it would fail every request.
-            return new StageChangeResult(null, [$"{migration} is cut over (its old table is a view); run './run.sh rollback {migration}' first"], false);
+            return new StageChangeResult(null, [cutOver], false);
         }
 
-        // Gates judge the furthest stage any journey reaches, before and after.
-        var highest = StageRules.Highest(stage, percent);
-        var failed = highest > (flag?.Highest ?? Stage.Off) ? await FailedGatesAsync(connection, migration, highest, ct) : [];
+        var failed = await FailedGatesAsync(connection, migration, flag, stage, percent, ct);
         if (failed.Count > 0 && !force)
         {
             return new StageChangeResult(null, failed, false);
@@ -128,7 +125,34 @@ public sealed partial class StageControl(NpgsqlDataSource dataSource, IStageFlag
         }
     }
 
-    public static async Task<List<string>> FailedGatesAsync(NpgsqlConnection connection, string migration, Stage stage, CancellationToken ct)
+    /// <summary>
+    /// Why moving <paramref name="migration"/> from <paramref name="flag"/> to <paramref name="stage"/>
+    /// at <paramref name="percent"/> would be refused now, each reason as the stage verb prints it;
+    /// empty when it would pass. What the console and `status` show before anyone tries.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> RefusalsAsync(
+        NpgsqlConnection connection, string migration, StageFlag? flag, Stage stage, int percent, CancellationToken ct) =>
+        await CutOverRefusalAsync(connection, migration, stage, ct) is { } cutOver
+            ? [cutOver]
+            : await FailedGatesAsync(connection, migration, flag, stage, percent, ct);
+
+    /// <summary>Below complete while cut over: never, --force or not.</summary>
+    private static async Task<string?> CutOverRefusalAsync(NpgsqlConnection connection, string migration, Stage stage, CancellationToken ct) =>
+        // The old table is a read-only view now: writing to it would fail every request.
+        stage < Stage.Complete && await Cutover.IsCutOverAsync(connection, migration, ct)
+            ? $"{migration} is cut over (its old table is a view); run './run.sh rollback {migration}' first"
+            : null;
+
+    /// <summary>The gates (--force overrides them) of a move from <paramref name="flag"/> to <paramref name="stage"/> at <paramref name="percent"/>.</summary>
+    private static async Task<List<string>> FailedGatesAsync(
+        NpgsqlConnection connection, string migration, StageFlag? flag, Stage stage, int percent, CancellationToken ct)
+    {
+        // Gates judge the furthest stage any journey reaches, before and after.
+        var highest = StageRules.Highest(stage, percent);
+        return highest > (flag?.Highest ?? Stage.Off) ? await FailedGatesAsync(connection, migration, highest, ct) : [];
+    }
+
+    private static async Task<List<string>> FailedGatesAsync(NpgsqlConnection connection, string migration, Stage stage, CancellationToken ct)
     {
         var failed = new List<string>();
         if (MigrationCatalog.Find(migration) is null)

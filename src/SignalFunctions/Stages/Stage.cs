@@ -39,6 +39,9 @@ public static class StageRules
     /// <summary>The stage an entity outside a partial rollout stays on.</summary>
     public static Stage Previous(this Stage stage) => stage == Stage.Off ? Stage.Off : stage - 1;
 
+    /// <summary>The stage a migration moves to next; null at the last.</summary>
+    public static Stage? Next(this Stage stage) => stage == Stage.Complete ? null : stage + 1;
+
     /// <summary>The stage every journey is at least on, with <paramref name="percent"/> % on <paramref name="stage"/>.</summary>
     public static Stage Lowest(Stage stage, int percent) => percent >= 100 ? stage : stage.Previous();
 

@@ -76,14 +76,14 @@ internal static class FaultKit
         }
     }
 
-    /// <summary>GET /api/health whatever its status (a 503 still carries the report).</summary>
+    /// <summary>GET /api/health/details whatever its status (a 503 still carries the report).</summary>
     public static async Task<(HttpStatusCode Status, JsonElement Report)> HealthReportAsync(this AppProcess app)
     {
-        using var response = await app.Client.GetAsync("/api/health");
+        using var response = await app.Client.GetAsync("/api/health/details");
         return (response.StatusCode, await response.JsonAsync());
     }
 
-    /// <summary>Polls /api/health until this instance reports the stage: the change reached it through LISTEN/NOTIFY.</summary>
+    /// <summary>Polls /api/health/details until this instance reports the stage: the change reached it through LISTEN/NOTIFY.</summary>
     public static async Task<TimeSpan> WaitForStageAsync(this AppProcess app, string migration, string stage, TimeSpan within)
     {
         var watch = Stopwatch.StartNew();

@@ -525,6 +525,25 @@ public sealed class HostileInputTests(HostileInputTests.App fixture) : IClassFix
     }
 
     [Fact]
+    public async Task The_signal_path_grants_no_cors_not_even_to_an_allowed_origin()
+    {
+        // It returns user ids, session ids and metadata: a page on another origin must not read it.
+        var path = $"/api/signal/{Guid.NewGuid()}/path";
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, path);
+        preflight.Headers.Add("Origin", AllowedOrigin);
+        preflight.Headers.Add("Access-Control-Request-Method", "GET");
+        using var refused = await Api.Client.SendAsync(preflight);
+        Assert.False(refused.IsSuccessStatusCode, $"preflight answered {(int)refused.StatusCode}");
+        Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+
+        using var get = new HttpRequestMessage(HttpMethod.Get, path);
+        get.Headers.Add("Origin", AllowedOrigin);
+        using var answer = await Api.Client.SendAsync(get);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task Error_answers_to_an_allowed_origin_carry_cors_headers()
     {
         // Without the header the page could not even read why its request failed.

@@ -55,7 +55,7 @@ public sealed class AppConfigurationPollingTests(PollingInstances fleet) : IClas
             foreach (var app in fleet.Both)
             {
                 await app.WaitForAsync(flags => flags.GetProperty("last_error").GetString()?.Contains(problem, StringComparison.Ordinal) == true,
-                    TimeSpan.FromSeconds(90), $"'{problem}' in /api/health");
+                    TimeSpan.FromSeconds(90), $"'{problem}' in /api/health/details");
                 first[app] = (AgeOf(await app.FlagsAsync()), Stopwatch.StartNew());
                 Assert.Equal(SidesOf(Stage.DualWrite), await fleet.Db.SidesOfAsync(await app.PostSignalAsync()));
             }
@@ -269,7 +269,9 @@ public sealed class AppConfigurationColdStartTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.NotNull(response.Headers.RetryAfter);
         Assert.Contains("no last-known-good", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The anonymous probe says down, and nothing of why: that is behind the key, in the details.
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Equal("""{"status":"down"}""", await health.Content.ReadAsStringAsync());
         Assert.False(flags.GetProperty("loaded").GetBoolean());
         Assert.Contains("no last-known-good", flags.GetProperty("last_error").GetString(), StringComparison.Ordinal);
         Assert.Equal(0L, await db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events") + await db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));

@@ -47,7 +47,7 @@ public static class FlagKit
 
     public static async Task<JsonElement> FlagsAsync(this AppProcess app)
     {
-        using var response = await app.Client.GetAsync("/api/health");
+        using var response = await app.Client.GetAsync("/api/health/details");
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("flags");
     }
 

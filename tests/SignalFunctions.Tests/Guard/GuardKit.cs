@@ -71,6 +71,9 @@ internal static class GuardKit
         Assert.Equal(1.0, shown.GetProperty("measured").GetDouble());
         Assert.Equal(0.05, shown.GetProperty("threshold").GetDouble());
         Assert.Equal("guard", state.GetProperty("history")[0].GetProperty("actor").GetString());
+        var guard = state.GetProperty("guard");
+        Assert.True(guard.GetProperty("enabled").GetBoolean() && guard.GetProperty("watching").GetBoolean());
+        Assert.Equal(shown.GetRawText(), guard.GetProperty("last_action").GetRawText());
 
         var (exit, status, _) = await OpsCommand.RunAsync(db.ConnectionString, verbSettings, "status");
         Assert.Equal(0, exit);

@@ -105,8 +105,9 @@ public sealed class AppProcess : IAsyncDisposable
     public Task<HttpResponseMessage> PostJsonAsync(string path, string json, string contentType = "application/json") =>
         Client.PostAsync(path, new StringContent(json, Encoding.UTF8, contentType));
 
+    /// <summary>The full health report (GET /api/health/details; /api/health only says up or down).</summary>
     public async Task<System.Text.Json.JsonElement> HealthAsync() =>
-        await Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/health");
+        await Client.GetFromJsonAsync<System.Text.Json.JsonElement>("/api/health/details");
 
     /// <summary>SIGKILL of the host and its worker: no shutdown code runs, as when a machine dies.</summary>
     public void Kill()

@@ -6,14 +6,21 @@ using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
 
-/// <summary>/api/health per side of every migration: the blue-green plan's "old system down is critical, new system down is a warning".</summary>
+/// <summary>/api/health/details per side of every migration: the blue-green plan's "old system down is critical, new system down is a warning".</summary>
 public sealed class SideHealthTests
 {
     /// <summary>The report whatever the status code (503 when unhealthy).</summary>
     private static async Task<System.Text.Json.JsonElement> HealthAsync(AppProcess app)
     {
-        using var response = await app.Client.GetAsync("/api/health");
+        using var response = await app.Client.GetAsync("/api/health/details");
         return System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    /// <summary>The anonymous probe: its status code and its whole body.</summary>
+    private static async Task<(System.Net.HttpStatusCode Status, string Body)> LivenessAsync(AppProcess app)
+    {
+        using var response = await app.Client.GetAsync("/api/health");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -49,6 +56,8 @@ public sealed class SideHealthTests
         Assert.False(queue.GetProperty("new").GetProperty("reachable").GetBoolean());
         Assert.Equal("engagement_metrics", queue.GetProperty("new").GetProperty("unreachable")[0].GetString());
         Assert.Equal(1, queue.GetProperty("new").GetProperty("recent_errors").GetInt64());
+        // Degraded is still up: the probe tells a load balancer whether to send traffic, nothing more.
+        Assert.Equal((System.Net.HttpStatusCode.OK, """{"status":"up"}"""), await LivenessAsync(app));
         await db.ExecuteAsync("ALTER TABLE engagement_metrics_away RENAME TO engagement_metrics");
 
         // Old side down: critical, and the instance reports itself unhealthy.
@@ -59,6 +68,8 @@ public sealed class SideHealthTests
         Assert.Equal("critical", queue.GetProperty("level").GetString());
         Assert.Equal("posted_decisions", queue.GetProperty("legacy").GetProperty("unreachable")[0].GetString());
         Assert.Equal("ok", critical.GetProperty("migrations").GetProperty(KnownMigrations.IntelligenceEvents).GetProperty("level").GetString());
+        // Down, and not a word of which table or why.
+        Assert.Equal((System.Net.HttpStatusCode.ServiceUnavailable, """{"status":"down"}"""), await LivenessAsync(app));
     }
 
     [Theory]

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using SignalFunctions.Migrations.Declarations;
+using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Migrations;
@@ -178,19 +179,39 @@ public sealed class SignalEventsLifecycleTests
     }
 
     [Fact]
-    public async Task Migrations_endpoint_and_status_show_backfill_parity_and_history()
+    public async Task Migrations_endpoint_and_status_show_backfill_parity_history_the_guard_and_what_blocks_the_next_stage()
     {
         await using var db = await TestDatabase.CreateAsync();
         await new Engine(db).SeedLegacyEventsAsync(120);
         Assert.Equal(0, (await Ops(db, "stage", "signal-events", "dual_write", "--reason", "week 1")).Exit);
+        // The verbs alone move it: a timer's backfill or parity would change what blocks the next stage under the test.
+        await using var app = await AppProcess.StartAsync(db.ConnectionString, new Dictionary<string, string>
+        {
+            ["BackfillSchedule"] = FaultKit.NeverSchedule,
+            ["ParitySchedule"] = FaultKit.NeverSchedule,
+            ["RepairSchedule"] = FaultKit.NeverSchedule,
+        });
+
+        // Before the backfill: shadow is blocked, in the words the stage verb refuses it with.
+        var blocked = await SignalEventsStateAsync(app);
+        Assert.Equal("shadow", blocked.GetProperty("next_stage").GetString());
+        var reasons = blocked.GetProperty("next_stage_blocked_by").EnumerateArray().Select(r => r.GetString()!).ToList();
+        Assert.Equal(["the backfill is not complete (run './run.sh backfill signal-events --until-done')"], reasons);
+        var refused = await Ops(db, "stage", "signal-events", "shadow");
+        Assert.Equal(1, refused.Exit);
+        Assert.StartsWith($"error: not changed, because {string.Join("; and ", reasons)}.", refused.Err, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^signal-events +shadow: blocked, because the backfill is not complete", (await Ops(db, "status")).Out);
+        var guard = blocked.GetProperty("guard");
+        Assert.True(guard.GetProperty("enabled").GetBoolean() && guard.GetProperty("watching").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, guard.GetProperty("last_action").ValueKind);
+
         Assert.Equal(0, (await Ops(db, "backfill", "signal-events", "--until-done")).Exit);
         Assert.Equal(0, (await Ops(db, "parity", "signal-events")).Exit);
-        await using var app = await AppProcess.StartAsync(db.ConnectionString);
 
-        var all = await app.Client.GetFromJsonAsync<JsonElement>("/api/migrations");
-        var signal = all.EnumerateArray().Single(m => m.GetProperty("migration").GetString() == "signal-events");
+        var signal = await SignalEventsStateAsync(app);
 
         Assert.Equal("dual_write", signal.GetProperty("stage").GetString());
+        Assert.Equal(("shadow", 0), (signal.GetProperty("next_stage").GetString(), signal.GetProperty("next_stage_blocked_by").GetArrayLength()));
         Assert.True(signal.GetProperty("backfill").GetProperty("completed").GetBoolean());
         Assert.Equal(120, signal.GetProperty("backfill").GetProperty("rows_scanned").GetInt64());
         Assert.True(signal.GetProperty("parity").GetProperty("clean").GetBoolean());
@@ -198,7 +219,18 @@ public sealed class SignalEventsLifecycleTests
         var status = await Ops(db, "status");
         Assert.Contains("complete (120 rows)", status.Out, StringComparison.Ordinal);
         Assert.Contains("clean", status.Out, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^signal-events +shadow: the gates pass$", status.Out);
+        // Nothing gates dual_write.
+        Assert.Matches(@"(?m)^click-events +dual_write: the gates pass$", status.Out);
+        // The last stage has no next one, and nothing blocks it.
+        await db.SetStageAsync("signal-events", "complete");
+        Assert.True(await app.WaitForStageAsync("signal-events", "complete", TimeSpan.FromSeconds(5)) < TimeSpan.FromSeconds(5));
+        var last = await SignalEventsStateAsync(app);
+        Assert.Equal((JsonValueKind.Null, 0), (last.GetProperty("next_stage").ValueKind, last.GetProperty("next_stage_blocked_by").GetArrayLength()));
     }
+
+    private static async Task<JsonElement> SignalEventsStateAsync(AppProcess app) =>
+        (await app.Client.GetFromJsonAsync<JsonElement>("/api/migrations")).EnumerateArray().Single(m => m.GetProperty("migration").GetString() == "signal-events");
 
     [Fact]
     public async Task A_cutover_behind_a_long_query_gives_up_after_its_lock_timeout_and_changes_nothing()
