@@ -33,7 +33,9 @@ public static class DemoDataVerb
             with a signal_id in metadata for most and only a session for the rest, Zipf-like article popularity,
             a funnel from impression to convert, every legacy source component, spread over --days days),
             the matching blog_article_saves, blog_article_metrics per article and day, blog_listing_links, and
-            cuft_click_tracking clicks with utm fields, some qualified with a score, and the brand-metrics monolith
+            cuft_click_tracking clicks with utm fields, some qualified with a score (those of the newer half of the
+            days with the events chronology ingest records: phone and email clicks, form submits, leads, webhook
+            status updates; the older half without one, for the click-events backfill), and the brand-metrics monolith
             (customers, brands, brand_competitors, generated_queries, collector_results, extracted_positions with a
             brand row and several competitor rows per result, sentiment present on some), the intelligence-events
             Phase 4.5 tables (campaigns with agent task logs in metadata, assets, publish jobs, KPI snapshots) and the

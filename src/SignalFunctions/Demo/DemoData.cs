@@ -60,16 +60,18 @@ public sealed class DemoData(NpgsqlDataSource dataSource)
             Sql("listing_links"), new { request.Articles, request.Days }, commandTimeout: 0, cancellationToken: ct));
         progress(string.Create(CultureInfo.InvariantCulture, $"  blog_listing_links        {links,12:N0} new"));
 
-        long clicks = 0, qualified = 0;
+        long clicks = 0, qualified = 0, chronicled = 0;
         for (long first = 1; first <= request.Clicks; first += ChunkRows)
         {
             var count = Math.Min(ChunkRows, request.Clicks - first + 1);
-            var chunk = await connection.QuerySingleAsync<(long Rows, long Qualified)>(new CommandDefinition(
+            var chunk = await connection.QuerySingleAsync<(long Rows, long Qualified, long Chronicled)>(new CommandDefinition(
                 Sql("click_tracking"), new { run, request.Seed, request.Days, first, count }, commandTimeout: 0, cancellationToken: ct));
             clicks += chunk.Rows;
             qualified += chunk.Qualified;
+            chronicled += chunk.Chronicled;
         }
-        progress(string.Create(CultureInfo.InvariantCulture, $"  cuft_click_tracking       {clicks,12:N0} new, {qualified:N0} qualified"));
+        progress(string.Create(CultureInfo.InvariantCulture,
+            $"  cuft_click_tracking       {clicks,12:N0} new, {qualified:N0} qualified, {chronicled:N0} with an events chronology (the newer half of the days)"));
 
         BrandPositionsResult? positions = null;
         if (request.Positions > 0)

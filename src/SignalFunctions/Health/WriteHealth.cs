@@ -3,7 +3,7 @@ using SignalFunctions.Stages;
 
 namespace SignalFunctions.Health;
 
-/// <summary>Failed writes per migration and side since this instance started, for /api/health.</summary>
+/// <summary>Failed writes per migration and side since this instance started, for /api/health/details.</summary>
 public sealed class WriteHealth(TimeProvider clock)
 {
     private readonly ConcurrentDictionary<(string Migration, Side Side), SideCounters> _counters = new();

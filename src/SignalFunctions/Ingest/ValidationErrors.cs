@@ -9,4 +9,7 @@ public sealed class ValidationErrors
 
     public void Add(string field, string message) =>
         ByField[field] = ByField.TryGetValue(field, out var existing) ? [.. existing, message] : [message];
+
+    /// <summary>A value the sender gave, as an error message quotes it: at most 40 characters.</summary>
+    public static string Shown(string value) => value.Length <= 40 ? value : value[..40] + "…";
 }

@@ -28,6 +28,8 @@ public sealed class PackageContractTests(ITestOutputHelper output) : IAsyncLifet
         ("Clicks", "clicks", ["POST", "OPTIONS"], "anonymous"),
         ("ClickEvents", "clicks/{clickId}/events", ["POST", "OPTIONS"], "anonymous"),
         ("ClickWebhook", "clicks/webhook", ["POST"], "anonymous"),
+        ("ClickList", "clicks", ["GET"], "function"),
+        ("ClickExport", "clicks/export.csv", ["GET"], "function"),
         ("SignalPath", "signal/{signalId}/path", ["GET"], "function"),
         ("SignalScript", "signal.js", ["GET", "OPTIONS"], "anonymous"),
         ("Health", "health", ["GET"], "anonymous"),
