@@ -188,6 +188,9 @@
     if (!b) {
       return 'not a declared migration';
     }
+    if (b.rows_scanned === 0 && !b.completed && b.rows_total === null) {
+      return 'not started (the Backfill timer starts it at dual_write)';
+    }
     if (b.completed) {
       return [badge('complete', 'ok'), ` ${number(b.rows_copied)} rows copied of ${number(b.rows_scanned)} scanned`];
     }
@@ -359,9 +362,15 @@
 
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+  let pathRequest = 0;
+
   async function showPath(signalId) {
     $('path-signal-id').value = signalId;
+    const request = ++pathRequest;
     const result = await getJson(appUrl(`signal/${encodeURIComponent(signalId)}/path`));
+    if (request !== pathRequest) {
+      return;
+    }
     if (!result.ok) {
       $('path-result').replaceChildren();
       status('path-status', `Could not read the journey: ${result.error}`, true);
@@ -376,15 +385,16 @@
       h('td', null, h('small', null, e.target_type), ' ', h('code', null, e.target_id)),
       h('td', null, e.session_id || ''), h('td', null, e.user_id ? h('code', null, e.user_id) : ''),
       h('td', { class: 'wrap' }, h('code', { class: 'json' }, JSON.stringify(e.metadata)))));
-    $('path-result').replaceChildren(
-      h('p', { class: 'summary', 'data-field': 'path-summary' },
+    $('path-result').replaceChildren(...[
+      h('p', { class: 'lede', 'data-field': 'path-summary' },
         `${number(path.events.length)} events of journey `, h('code', null, path.signal_id), ', served from the ',
         h('strong', { 'data-field': 'read-from' }, path.read_from), ` side (stage ${path.stage}: the side it reads).`),
       cut && h('p', { class: 'error-text', 'data-field': 'path-cut' },
         `The list stops at its limit of ${number(pathLimit)} events: the journey may have more, later ones are not shown.`),
       rows.length
         ? table(['#', 'time', 'event', 'source component', 'content', 'target', 'session', 'user', 'metadata'], rows, { class: 'path-table' })
-        : h('p', { class: 'muted' }, 'No events for this signal_id on that side.'));
+        : h('p', { class: 'muted' }, 'No events for this signal_id on that side.'),
+    ].filter(Boolean));
     status('path-status', `read ${time(new Date().toISOString())}`);
   }
 
@@ -426,7 +436,8 @@
 
   // ---- clicks --------------------------------------------------------------------------------
 
-  const clicks = { filters: [], limit: '100', cursors: [null] };
+  // The page's cursors: [null, after page 1, after page 2, …]; the last is the page shown.
+  const clicks = { filters: [], limit: '100', cursors: [null], next: null, request: 0 };
 
   /** The form's filters as the API takes them: the list and the export read the same ones. */
   function clickFilters() {
@@ -445,23 +456,27 @@
     return filters;
   }
 
-  function timeline(events) {
-    return h('ol', { class: 'timeline' }, (events || []).map((e) => h('li', null,
-      badge(e.event, `event event-${e.event}`), ' ', h('time', null, time(e.timestamp)))));
+  /** The chronology in order; a status update says what it set. Entries the cap let go are counted first. */
+  function timeline(c) {
+    const entries = (c.events || []).map((e) => h('li', null,
+      badge(e.event, `event event-${e.event}`), ' ', h('time', null, time(e.timestamp)),
+      'qualified' in e ? h('small', null, ` ${e.qualified ? 'qualified' : 'not qualified'}, score ${e.score}`) : null));
+    return h('ol', { class: 'timeline' },
+      c.events_dropped > 0 && h('li', { class: 'muted' }, `${number(c.events_dropped)} older dropped`),
+      entries);
   }
 
   function clickRow(c) {
-    const utm = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content']
+    const utm = ['utm_medium', 'utm_campaign', 'utm_term', 'utm_content']
       .filter((field) => c[field] !== null && c[field] !== undefined && c[field] !== '')
       .map((field) => h('div', null, h('small', null, `${field.slice(4)} `), c[field]));
     return h('tr', { 'data-click-id': c.click_id },
-      h('td', { 'data-field': 'click-id' }, h('code', null, c.click_id)),
-      h('td', { 'data-field': 'platform' }, c.platform || ''),
+      h('td', { 'data-field': 'click-id', class: 'wrap' }, h('code', null, c.click_id)),
       h('td', { 'data-field': 'utm', class: 'wrap' }, utm),
       h('td', { 'data-field': 'qualified' }, c.qualified ? badge(`qualified · ${c.score}`, 'ok') : `score ${c.score}`),
       h('td', { 'data-field': 'created', class: 'nowrap' }, time(c.date_created)),
       h('td', { 'data-field': 'last-activity', class: 'nowrap' }, time(c.last_activity)),
-      h('td', { 'data-field': 'events' }, timeline(c.events)));
+      h('td', { 'data-field': 'events' }, timeline(c)));
   }
 
   async function loadClicks() {
@@ -472,14 +487,18 @@
       params.push(['after', after]);
     }
     status('clicks-status', 'Loading…');
+    const request = ++clicks.request;
     const result = await getJson(appUrl('clicks', params));
+    if (request !== clicks.request) {
+      return;
+    }
     if (!result.ok) {
       status('clicks-status', `Could not read the clicks: ${result.error}`, true);
       return;
     }
     const rows = result.body.clicks.map(clickRow);
     $('clicks-result').replaceChildren(rows.length
-      ? table(['click', 'platform', 'utm', 'qualified', 'created', 'last activity', 'events'], rows, { class: 'clicks-table' })
+      ? table(['click', 'utm', 'qualified', 'created', 'last activity (UTC)', 'events'], rows, { class: 'clicks-table' })
       : h('p', { class: 'muted' }, 'No clicks match.'));
     clicks.next = result.body.next;
     $('clicks-next').disabled = !clicks.next;
@@ -518,9 +537,18 @@
 
   // ---- start ---------------------------------------------------------------------------------
 
+  /** A refresh that fails for any reason says so in its section and leaves the loop running. */
+  async function guarded(statusId, refresh) {
+    try {
+      await refresh();
+    } catch (error) {
+      status(statusId, `Refresh failed: ${error.message}. Showing what was last read.`, true);
+    }
+  }
+
   async function refreshLoop() {
     if (!document.hidden) {
-      await Promise.all([refreshMigrations(), refreshHealth()]);
+      await Promise.all([guarded('migrations-status', refreshMigrations), guarded('health-status', refreshHealth)]);
       tick();
     }
     setTimeout(refreshLoop, REFRESH_MS);

@@ -5,6 +5,9 @@ using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using OpenQA.Selenium;
+using SignalFunctions.Migrations;
+using SignalFunctions.Stages;
+using SignalFunctions.Tests.Clicks;
 
 namespace SignalFunctions.Tests.Browser;
 
@@ -109,7 +112,31 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         var rows = Rows($"{SignalEventsCard} [data-field=history] tbody tr", page);
         Assert.Equal(history.Select(c => ($"{c.From} → {c.To}", c.Actor)), rows.Select(r => (r[1], r[3])));
 
-        page.Screenshot("console-migrations", "#migrations");
+        // What blocks the next stage is what the stage verb would refuse now, word for word.
+        var snapshot = await fixture.Engine.Flags.LoadAsync(CancellationToken.None);
+        await using var connection = await fixture.Db.DataSource.OpenConnectionAsync();
+        var passing = 0;
+        foreach (var (migration, flag) in snapshot.Flags)
+        {
+            var card = $"[data-migration='{migration}']";
+            if (flag.Stage.Next() is not { } next)
+            {
+                Assert.Equal("At the last stage: nothing to move to.", page.Text($"{card} [data-field=next-stage]"));
+                continue;
+            }
+            var refusals = await StageControl.RefusalsAsync(connection, migration, flag, next, 100, CancellationToken.None);
+            Assert.Equal(refusals, page.Texts($"{card} .blockers li"));
+            Assert.Contains(refusals.Count == 0 ? "gate passes" : $"blocked ({refusals.Count})", page.Text($"{card} [data-field=next-stage]"), StringComparison.Ordinal);
+            Assert.Equal($"./run.sh stage {migration} {next.Name()}", page.Text($"{card} .command"));
+            passing += refusals.Count == 0 ? 1 : 0;
+        }
+        Assert.NotEmpty(page.Texts($"{SignalEventsCard} .blockers li"));
+        Assert.True(passing > 0, "a migration at off may move to dual_write");
+
+        // The README's picture: the cards as an operator first sees them.
+        page.Driver.FindElement(By.CssSelector($"{SignalEventsCard} [data-field=parity] details summary")).Click();
+        page.Run("window.scrollTo(0, 0)");
+        page.Screenshot("console-migrations");
         page.AssertNothingInjected();
     }
 
@@ -213,6 +240,193 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         Assert.Equal("yes", page.Text($"{legacySide} [data-field=reachable]"));
         page.Screenshot("console-health", "#health");
     }
+
+    [Fact]
+    public async Task Clicks_list_newest_activity_first_with_each_timeline_as_the_database_holds_it_and_hostile_values_as_text()
+    {
+        using var page = ConsolePage.Open(fixture.App);
+        var expected = await ClicksAsync("true", null, ascending: false);
+        Assert.InRange(expected.Count, 2, 100);
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(expected.Select(c => c.ClickId)), "every click, newest activity first");
+
+        foreach (var click in expected)
+        {
+            var row = $"#clicks-result tr[data-click-id='{click.ClickId}']";
+            Assert.Equal(Time(click.LastActivity), page.Text($"{row} [data-field=last-activity]"));
+            Assert.Equal(Time(click.DateCreated), page.Text($"{row} [data-field=created]"));
+            Assert.Equal(Timeline(click.Events), ShownTimeline(page, row));
+            Assert.Equal(click.Qualified ? $"qualified · {click.Score}" : $"score {click.Score}", page.Text($"{row} [data-field=qualified]"));
+            var dropped = page.Texts($"{row} .timeline li.muted");
+            Assert.Equal(click.EventsDropped > 0 ? [$"{click.EventsDropped} older dropped"] : [], dropped);
+        }
+        Assert.Contains(expected, c => c.Events is null);
+        Assert.Contains(expected, c => c.EventsDropped > 0);
+
+        // Markup and formulas in data are shown as they are, and nothing of them runs.
+        var hostile = $"#clicks-result tr[data-click-id='{ConsoleFixture.HostileClick}'] [data-field=utm] div";
+        Assert.Equal(ConsoleFixture.HostileUtm.Select(u => $"{u.Key[4..]} {u.Value}"), page.Texts(hostile));
+        page.AssertNothingInjected();
+    }
+
+    [Fact]
+    public async Task Clicks_filtered_by_event_type_and_last_activity_days_are_the_rows_the_database_selects_and_pages_follow_the_keyset()
+    {
+        using var page = ConsolePage.Open(fixture.App);
+        await page.UntilAsync(() => ShownClickIds(page).Count, n => n > 0, "the first page of clicks");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (from, to) = (today.AddDays(-20), today.AddDays(-5));
+
+        ApplyClickFilters(page, ["phone_click", "generate_lead"], from, to, "last_activity_desc", 100);
+        var filtered = await ClicksAsync("""
+            (events @> '[{"event": "phone_click"}]' OR events @> '[{"event": "generate_lead"}]')
+            AND last_activity_at >= @from AND last_activity_at < @until
+            """, new { from = from.ToDateTime(TimeOnly.MinValue), until = to.AddDays(1).ToDateTime(TimeOnly.MinValue) }, ascending: false);
+        Assert.InRange(filtered.Count, 2, 15);
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(filtered.Select(c => c.ClickId)), "the clicks the filters select");
+        Assert.All(filtered, c => Assert.Equal(Timeline(c.Events), ShownTimeline(page, $"#clicks-result tr[data-click-id='{c.ClickId}']")));
+        page.Run("document.getElementById('clicks').scrollIntoView()");
+        page.Screenshot("console-clicks", "#clicks");
+
+        // Oldest first, 25 a page: the keyset walks forward and back over exactly the rows the database orders so.
+        ApplyClickFilters(page, [], null, null, "last_activity_asc", 25);
+        var all = await ClicksAsync("true", null, ascending: true);
+        Assert.InRange(all.Count, 26, 50);
+        var first = all.Take(25).Select(c => c.ClickId).ToList();
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(first), "the first 25, oldest first");
+        Assert.Equal((true, false), ((bool)page.Run("return document.getElementById('clicks-prev').disabled")!, (bool)page.Run("return document.getElementById('clicks-next').disabled")!));
+        page.Driver.FindElement(By.Id("clicks-next")).Click();
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(all.Skip(25).Select(c => c.ClickId)), "the rest on page 2");
+        Assert.Equal("page 2", page.Text("#clicks-page"));
+        Assert.Equal(true, page.Run("return document.getElementById('clicks-next').disabled"));
+        page.Driver.FindElement(By.Id("clicks-prev")).Click();
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(first), "page 1 again");
+    }
+
+    [Fact]
+    public async Task Csv_export_link_downloads_exactly_what_the_filters_select_row_for_row_with_formulas_made_inert()
+    {
+        using var page = ConsolePage.Open(fixture.App);
+        await page.UntilAsync(() => ShownClickIds(page).Count, n => n > 0, "the first page of clicks");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        ApplyClickFilters(page, ["phone_click"], today.AddDays(-15), today, "last_activity_desc", 100);
+        var expected = await ClicksAsync("""
+            events @> '[{"event": "phone_click"}]' AND last_activity_at >= @from AND last_activity_at < @until
+            """, new { from = today.AddDays(-15).ToDateTime(TimeOnly.MinValue), until = today.AddDays(1).ToDateTime(TimeOnly.MinValue) }, ascending: false);
+        Assert.Contains(expected, c => c.ClickId == ConsoleFixture.HostileClick);
+        await page.UntilAsync(() => ShownClickIds(page), ids => ids.SequenceEqual(expected.Select(c => c.ClickId)), "the clicks the filters select");
+
+        // The link carries the list's filters, and the key.
+        var link = new Uri((string)page.Run("return document.getElementById('clicks-export').href")!);
+        Assert.Equal("/api/clicks/export.csv", link.AbsolutePath);
+        var list = page.ApiRequests().Last(r => r.AbsolutePath == "/api/clicks");
+        Assert.Equal(Parameters(list).Where(p => p.Name is not ("limit" or "after")), Parameters(link));
+        Assert.Contains(("code", ConsolePage.Key), Parameters(link));
+
+        // Downloaded by the page, as the link would.
+        var download = (IReadOnlyDictionary<string, object>)((IJavaScriptExecutor)page.Driver).ExecuteAsyncScript("""
+            const done = arguments[arguments.length - 1];
+            fetch(arguments[0]).then(async r => done({
+              status: r.status, type: r.headers.get('Content-Type'), disposition: r.headers.get('Content-Disposition'), body: await r.text() }));
+            """, link.ToString())!;
+        Assert.Equal(200L, download["status"]);
+        Assert.Equal("text/csv; charset=utf-8", download["type"]);
+        Assert.Contains("attachment", (string)download["disposition"], StringComparison.Ordinal);
+        var csv = (string)download["body"];
+        Assert.Equal(csv, await fixture.App.Client.GetStringAsync(link.PathAndQuery));
+
+        var records = Rfc4180.Parse(csv);
+        Assert.Equal(ExportHeader, records[0]);
+        Assert.Equal(expected.Count, records.Count - 1);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(ExportRow(expected[i]), records[i + 1]);
+        }
+        var hostile = records.Single(r => r[0] == ConsoleFixture.HostileClick);
+        Assert.Equal(ConsoleFixture.HostileUtm.Values.Select(v => "'" + v), hostile[1..5]);
+    }
+
+    private static readonly string[] EventTypes = ["phone_click", "email_click", "form_submit", "generate_lead"];
+
+    private static readonly string[] ExportHeader =
+    [
+        "click_id", "utm_medium", "utm_campaign", "utm_term", "utm_content", "qualified", "score",
+        "date_created", "date_updated", "last_activity", "events_dropped", "events",
+        "phone_click_at", "email_click_at", "form_submit_at", "generate_lead_at",
+    ];
+
+    private sealed record StoredClick(
+        long Id, string ClickId, string? UtmMedium, string? UtmCampaign, string? UtmTerm, string? UtmContent, bool Qualified, int Score,
+        DateTime DateCreated, DateTime DateUpdated, DateTime LastActivity, int EventsDropped, string? Events);
+
+    private Task<IReadOnlyList<StoredClick>> ClicksAsync(string where, object? args, bool ascending)
+    {
+        var direction = ascending ? "ASC" : "DESC";
+        return fixture.Db.QueryAsync<StoredClick>($"""
+            SELECT id, click_id AS ClickId, utm_medium AS UtmMedium, utm_campaign AS UtmCampaign, utm_term AS UtmTerm,
+                   utm_content AS UtmContent, qualified, score, date_created AS DateCreated, date_updated AS DateUpdated,
+                   last_activity_at AS LastActivity, events_dropped AS EventsDropped, events::text AS Events
+              FROM cuft_click_tracking WHERE {where} ORDER BY last_activity_at {direction}, id {direction}
+            """, args);
+    }
+
+    /// <summary>As an operator would: ticks the types, picks the days (UTC, "to" included), the order and the page size, then Apply.</summary>
+    private static void ApplyClickFilters(ConsolePage page, string[] types, DateOnly? from, DateOnly? to, string sort, int limit)
+    {
+        foreach (var box in page.Driver.FindElements(By.CssSelector("#clicks-form input[name=event_type]")))
+        {
+            if (box.Selected != types.Contains(box.GetDomProperty("value")))
+            {
+                box.Click();
+            }
+        }
+        // Date inputs take keys in the browser's locale; their value is ISO whatever it is.
+        page.Run("""
+            const form = document.getElementById('clicks-form');
+            form.elements.from.value = arguments[0];
+            form.elements.to.value = arguments[1];
+            form.elements.sort.value = arguments[2];
+            form.elements.limit.value = arguments[3];
+            """, from?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "", to?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "",
+            sort, limit.ToString(CultureInfo.InvariantCulture));
+        page.Driver.FindElement(By.CssSelector("#clicks-form button[type=submit]")).Click();
+    }
+
+    private static List<string> ShownClickIds(ConsolePage page) =>
+        ((ReadOnlyCollection<object>)page.Run("return [...document.querySelectorAll('#clicks-result tbody tr')].map(r => r.dataset.clickId)")!).Cast<string>().ToList();
+
+    private static List<string> ShownTimeline(ConsolePage page, string row) =>
+        ((ReadOnlyCollection<object>)page.Run(
+            "return [...document.querySelectorAll(arguments[0] + ' .timeline li:not(.muted)')].map(li => li.querySelector('.badge').textContent + ' ' + li.querySelector('time').textContent)",
+            row)!).Cast<string>().ToList();
+
+    /// <summary>The chronology as stored, entry by entry: event and UTC time.</summary>
+    private static List<(string Event, DateTime At)> Entries(string? events) =>
+        events is null ? [] : [.. JsonNode.Parse(events)!.AsArray().Select(e => ((string)e!["event"]!, DateTimeOffset.Parse((string)e["timestamp"]!, CultureInfo.InvariantCulture).UtcDateTime))];
+
+    private static List<string> Timeline(string? events) => [.. Entries(events).Select(e => $"{e.Event} {Time(e.At)}")];
+
+    private static string Time(DateTime at) => at.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    /// <summary>The export's row for a click, computed here from the stored click: text a spreadsheet would run gets a ' in front.</summary>
+    private static string[] ExportRow(StoredClick c)
+    {
+        var entries = Entries(c.Events);
+        string Latest(string type) => entries.Where(e => e.Event == type).Select(e => Time(e.At)).Order(StringComparer.Ordinal).LastOrDefault() ?? "";
+        return
+        [
+            c.ClickId, Inert(c.UtmMedium), Inert(c.UtmCampaign), Inert(c.UtmTerm), Inert(c.UtmContent), c.Qualified ? "true" : "false",
+            c.Score.ToString(CultureInfo.InvariantCulture), Time(c.DateCreated), Time(c.DateUpdated), Time(c.LastActivity),
+            c.EventsDropped.ToString(CultureInfo.InvariantCulture), string.Join("|", entries.Select(e => $"{e.Event}|{Time(e.At)}")),
+            .. EventTypes.Select(Latest),
+        ];
+    }
+
+    private static string Inert(string? value) => value is { Length: > 0 } && "=+-@".Contains(value[0], StringComparison.Ordinal) ? "'" + value : value ?? "";
+
+    private static List<(string Name, string Value)> Parameters(Uri url) =>
+        [.. url.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('=', 2))
+            .Select(p => (Uri.UnescapeDataString(p[0]), Uri.UnescapeDataString(p.Length > 1 ? p[1].Replace('+', ' ') : "")))];
 
     private static List<string[]> Rows(string css, ConsolePage page) =>
         ((ReadOnlyCollection<object>)page.Run("return [...document.querySelectorAll(arguments[0])].map(r => [...r.cells].map(c => c.textContent))", css)!)

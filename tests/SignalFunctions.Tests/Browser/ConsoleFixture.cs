@@ -12,7 +12,7 @@ namespace SignalFunctions.Tests.Browser;
 /// console must show: signal-events at dual_write with its backfill cut off after one batch, a
 /// parity report with rows missing and one row different, a failed secondary write in the repair
 /// queue, a journey of several events with hostile metadata, and a journey longer than the Signal
-/// Path Viewer's limit.
+/// Path Viewer's limit; and clicks with chronologies over a month, one of them hostile.
 /// </summary>
 public sealed class ConsoleFixture : IAsyncLifetime
 {
@@ -70,6 +70,58 @@ public sealed class ConsoleFixture : IAsyncLifetime
              WHERE id = (SELECT s.id FROM signal_events s JOIN blog_attribution_events b USING (id) WHERE b.metadata ? 'note' ORDER BY s.id LIMIT 1)
             """);
         await Engine.ParityAsync(SignalEvents);
+        await SeedClicksAsync();
+    }
+
+    /// <summary>A click whose utm values a spreadsheet would run as formulas or a page as markup.</summary>
+    public const string HostileClick = "console-hostile";
+
+    public static readonly IReadOnlyDictionary<string, string> HostileUtm = new Dictionary<string, string>
+    {
+        ["utm_medium"] = "=HYPERLINK(\"http://evil.example/\",\"open\")",
+        ["utm_campaign"] = "-1<script>window.__pwned=3</script><b>bold</b>",
+        ["utm_term"] = "+1+1",
+        ["utm_content"] = "@SUM(A1:A2)",
+    };
+
+    /// <summary>
+    /// 30 clicks, one a day back from yesterday, with 1 to 3 chronology entries of the four types an
+    /// hour apart (every tenth without a chronology, as legacy clicks are until the backfill; one
+    /// that lost older entries to the cap), some qualified; and today a hostile one.
+    /// </summary>
+    private async Task SeedClicksAsync()
+    {
+        await Db.ExecuteAsync("""
+            INSERT INTO cuft_click_tracking (click_id, platform, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
+                                             qualified, score, date_created, date_updated, events)
+            SELECT 'console-' || lpad(i::text, 2, '0'), 'google', 'google',
+                   (ARRAY['cpc', 'organic', 'email'])[1 + i % 3], (ARRAY['spring_sale', 'tutor_match'])[1 + i % 2],
+                   CASE WHEN i % 4 = 0 THEN 'maths tutor' END, 'ad_' || i,
+                   i % 5 = 0, CASE WHEN i % 5 = 0 THEN 60 + i ELSE 0 END,
+                   d.day, d.day + interval '5 hours',
+                   CASE WHEN i % 10 <> 7 THEN (
+                     SELECT jsonb_agg(jsonb_build_object(
+                              'event', (ARRAY['phone_click', 'email_click', 'form_submit', 'generate_lead'])[1 + (i + k) % 4],
+                              'timestamp', to_char((d.day + make_interval(hours => k)) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ORDER BY k)
+                       FROM generate_series(1, 1 + i % 3) AS k) END
+              FROM generate_series(1, 30) AS i
+             CROSS JOIN LATERAL (SELECT date_trunc('day', now()) - make_interval(days => i) + make_interval(mins => 7 * i) AS day) d;
+            UPDATE cuft_click_tracking SET events_dropped = 3 WHERE click_id = 'console-11';
+            INSERT INTO cuft_click_tracking (click_id, platform, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
+                                             qualified, score, date_created, date_updated, events)
+            VALUES (@click, 'web', 'direct', @medium, @campaign, @term, @content, true, 90, now() - interval '3 hours', now() - interval '2 hours',
+                    jsonb_build_array(
+                      jsonb_build_object('event', 'status_update', 'timestamp', to_char((now() - interval '2 hours') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                         'qualified', true, 'score', 90),
+                      jsonb_build_object('event', 'phone_click', 'timestamp', to_char((now() - interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))))
+            """, new
+        {
+            click = HostileClick,
+            medium = HostileUtm["utm_medium"],
+            campaign = HostileUtm["utm_campaign"],
+            term = HostileUtm["utm_term"],
+            content = HostileUtm["utm_content"],
+        });
     }
 
     /// <summary>Runs the backfill until one more batch has committed, then stops it, as a timer run cut short would.</summary>

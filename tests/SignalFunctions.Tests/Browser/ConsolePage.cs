@@ -31,6 +31,8 @@ public sealed class ConsolePage : IDisposable
         {
             browser.Driver.Manage().Window.Size = new Size(1280, 1000);
             browser.Driver.Navigate().GoToUrl(new Uri(app.BaseAddress, $"api/console?code={Key}{rest}"));
+            // Every 5 s the page reads two APIs: keep their entries past the default 250, for ApiRequests.
+            browser.Run("performance.setResourceTimingBufferSize(100000)");
             return new ConsolePage(browser);
         }
         catch
@@ -96,7 +98,9 @@ public sealed class ConsolePage : IDisposable
 
     /// <summary>
     /// Saves the element (or the window) as docs/images/{name}.png when SIGNAL_SCREENSHOTS=1, so a
-    /// test run leaves the tree clean and a deliberate one refreshes the README's images.
+    /// test run leaves the tree clean and a deliberate one refreshes the README's images
+    /// (<c>SIGNAL_SCREENSHOTS=1 ./test.sh --filter ConsoleBrowserTests</c>, then
+    /// <c>pngquant --quality 65-90 --strip --force --output F F</c> on each, to keep them small).
     /// </summary>
     public void Screenshot(string name, string? css = null)
     {
