@@ -19,7 +19,7 @@ public static class ConsoleApi
 
     // No inline script or style, no other origin, no framing; forms are handled by the script.
     private const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
     // The page tells the script where the Signal Path Viewer's list is cut, so it can say when it was.

@@ -187,9 +187,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         page.AssertNothingInjected();
 
         // Every API the page read carried its key.
-        var requests = page.ApiRequests();
+        var requests = await page.UntilAsync(page.ApiRequests, r => r.Any(u => u.AbsolutePath == "/api/migrations"), "the migrations read done");
         Assert.Contains(requests, r => r.AbsolutePath == $"/api/signal/{fixture.Journey}/path");
-        Assert.Contains(requests, r => r.AbsolutePath == "/api/migrations");
         Assert.All(requests, r => Assert.Contains($"code={ConsolePage.Key}", r.Query, StringComparison.Ordinal));
         page.Screenshot("console-path", "#path");
     }
