@@ -39,6 +39,8 @@ public sealed class PackageContractTests(ITestOutputHelper output) : IAsyncLifet
         ("FlagsChanged", "flags/changed", ["POST"], "function"),
         ("FunnelReport", "reports/funnel", ["GET"], "function"),
         ("BrandDailyReport", "reports/brands/{brandId}/daily", ["GET"], "function"),
+        ("Console", "console", ["GET"], "function"),
+        ("ConsoleFile", "console/{file}", ["GET"], "anonymous"),
     ];
 
     public static readonly string[] TimerFunctions = ["Backfill", "Parity", "Repair", "RefreshViews", "Guard"];
