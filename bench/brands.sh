@@ -13,33 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source bench/common.sh
 
-PG_PORT="${SIGNAL_BRANDS_BENCH_PG_PORT:-}"
-if [ -z "$PG_PORT" ]; then
-  for candidate in $(seq 55700 55779); do
-    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
-  done
-fi
-work="$(mktemp -d /tmp/signal-brands-bench.XXXXXX)"
-chmod 755 "$work"
-
-cleanup() {
-  pg_stop "$work/postgres"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pg_ensure_binaries
-echo "Building the app and the bench (Release)…" >&2
-for project in src/SignalFunctions bench/SignalFunctions.BrandsBench; do
-  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
-    echo "$build_log" >&2
-    exit 1
-  fi
-done
-
-echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
-pg_start "$work/postgres" "$PG_PORT" >/dev/null
+PG_PORT="$(bench_port SIGNAL_BRANDS_BENCH_PG_PORT 55700 55779)"
+bench_workdir brands-bench
+bench_build src/SignalFunctions bench/SignalFunctions.BrandsBench
+bench_start_postgres
 
 timeout --signal=TERM --kill-after=30 40m \
   dotnet bench/SignalFunctions.BrandsBench/bin/Release/net10.0/SignalFunctions.BrandsBench.dll \

@@ -14,35 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source bench/common.sh
 
-PG_PORT="${SIGNAL_CLICKS_BENCH_PG_PORT:-}"
-if [ -z "$PG_PORT" ]; then
-  for candidate in $(seq 55780 55859); do
-    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
-  done
-fi
-work="$(mktemp -d /tmp/signal-clicks-bench.XXXXXX)"
-chmod 755 "$work"
-
-cleanup() {
-  # The dev host's pid, while it serves; SIGTERM stops it and its worker.
-  if [ -f "$work/app.pid" ]; then kill -TERM "$(cat "$work/app.pid")" 2>/dev/null || true; fi
-  pg_stop "$work/postgres"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pg_ensure_binaries
-echo "Building the app, the dev host and the bench (Release)…" >&2
-for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.ClicksBench; do
-  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
-    echo "$build_log" >&2
-    exit 1
-  fi
-done
-
-echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
-pg_start "$work/postgres" "$PG_PORT" >/dev/null
+PG_PORT="$(bench_port SIGNAL_CLICKS_BENCH_PG_PORT 55780 55859)"
+bench_workdir clicks-bench
+bench_build src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.ClicksBench
+bench_start_postgres
 
 timeout --signal=TERM --kill-after=30 30m \
   dotnet bench/SignalFunctions.ClicksBench/bin/Release/net10.0/SignalFunctions.ClicksBench.dll \

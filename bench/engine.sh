@@ -16,36 +16,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source bench/common.sh
 
 # Its own port: the first free one from 55620, unless SIGNAL_ENGINE_BENCH_PG_PORT says.
-PG_PORT="${SIGNAL_ENGINE_BENCH_PG_PORT:-}"
-if [ -z "$PG_PORT" ]; then
-  for candidate in $(seq 55620 55699); do
-    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
-  done
-fi
-work="$(mktemp -d /tmp/signal-engine-bench.XXXXXX)"
-chmod 755 "$work"
-
-cleanup() {
-  # The dev host's pid, while it serves; SIGTERM stops it and its worker.
-  if [ -f "$work/app.pid" ]; then kill -TERM "$(cat "$work/app.pid")" 2>/dev/null || true; fi
-  pg_stop "$work/postgres"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pg_ensure_binaries
-echo "Building the app, the dev host and the bench (Release)…" >&2
-for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.EngineBench; do
-  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
-    echo "$build_log" >&2
-    exit 1
-  fi
-done
-
-echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
-pg_start "$work/postgres" "$PG_PORT" >/dev/null
+PG_PORT="$(bench_port SIGNAL_ENGINE_BENCH_PG_PORT 55620 55699)"
+bench_workdir engine-bench
+bench_build src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.EngineBench
+bench_start_postgres
 
 # The bench stops itself at --minutes (default 30); this is the backstop.
 timeout --signal=TERM --kill-after=30 36m \

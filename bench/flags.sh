@@ -17,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+source bench/common.sh
 
 for arg in "$@"; do
   case "$arg" in -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
@@ -31,30 +32,10 @@ if [ "${1:-}" = "--eval" ]; then
   exec dotnet bench/SignalFunctions.FlagsBench/bin/Release/net10.0/SignalFunctions.FlagsBench.dll --eval
 fi
 
-PG_PORT="${SIGNAL_FLAGS_BENCH_PG_PORT:-}"
-if [ -z "$PG_PORT" ]; then
-  for candidate in $(seq 55720 55799); do
-    if ! (echo >"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PG_PORT="$candidate"; break; fi
-  done
-fi
-work="$(mktemp -d /tmp/signal-flags-bench.XXXXXX)"
-chmod 755 "$work"
-cleanup() {
-  pg_stop "$work/postgres"
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-pg_ensure_binaries
-echo "Building the app, the dev host and the bench (Release)…" >&2
-for project in src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.FlagsBench; do
-  if ! build_log="$(dotnet build "$project" -c Release -nologo -v quiet 2>&1)"; then
-    echo "$build_log" >&2
-    exit 1
-  fi
-done
-echo "Starting PostgreSQL on 127.0.0.1:$PG_PORT in $work/postgres…" >&2
-pg_start "$work/postgres" "$PG_PORT" >/dev/null
+PG_PORT="$(bench_port SIGNAL_FLAGS_BENCH_PG_PORT 55720 55799)"
+bench_workdir flags-bench
+bench_build src/SignalFunctions src/SignalFunctions.DevHost bench/SignalFunctions.FlagsBench
+bench_start_postgres
 
 dotnet bench/SignalFunctions.FlagsBench/bin/Release/net10.0/SignalFunctions.FlagsBench.dll \
   --pg "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=postgres" \
