@@ -217,7 +217,7 @@ public sealed partial class RepairJob(
         SELECT id, signal_id, content_id, content_type, user_id, session_id, target_type,
                target_id, event_type, source_component, metadata, created_at
           FROM jsonb_populate_record(null::signal_events, @payload::jsonb)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """;
 
     private const string ReplayLegacyEventSql = """

@@ -1,0 +1,171 @@
+-- signal_events partitioned by month on created_at (event time, equal on both sides of a migration,
+-- so parity and retention can slice both alike). The primary key must hold the partition key, so it
+-- becomes (id, created_at); signal_event_first_seen keeps "a repeated id is stored once" for ids a
+-- client sends without a time (Ingest/SignalEventWriter.cs). There is no default partition: PostgreSQL
+-- refuses DETACH … CONCURRENTLY beside one, and attaching next to it locks and scans it. Months are
+-- made ahead, on demand, and everything older than the conversion lies in one MINVALUE partition.
+
+-- The bounds of each partition of tbl; NULL lower = MINVALUE, NULL upper = MAXVALUE.
+CREATE FUNCTION partition_bounds(tbl text)
+RETURNS TABLE (partition text, lower_bound timestamptz, upper_bound timestamptz, detach_pending boolean)
+LANGUAGE sql STABLE AS $$
+  SELECT c.relname::text,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), $r$FROM \('([^']+)'\)$r$))[1]::timestamptz,
+         (regexp_match(pg_get_expr(c.relpartbound, c.oid), $r$TO \('([^']+)'\)$r$))[1]::timestamptz,
+         i.inhdetachpending
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = tbl::regclass
+$$;
+
+-- Makes [lo, hi) a partition of tbl unless some partition already covers part of it (then nothing).
+-- LIKE + ATTACH, not PARTITION OF: ATTACH takes SHARE UPDATE EXCLUSIVE on the parent, so inserts and
+-- reads go on; PARTITION OF would take ACCESS EXCLUSIVE. A table left unattached by an earlier try
+-- is attached now. True when it attached one.
+CREATE FUNCTION ensure_partition(tbl text, lo timestamptz, hi timestamptz) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  name text := tbl || '_p' || CASE
+    WHEN lo = date_trunc('month', lo, 'UTC') AND hi = date_trunc('month', hi, 'UTC')
+      THEN to_char(lo AT TIME ZONE 'UTC', 'YYYY_MM')
+    ELSE to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD"t"HH24MISS') END;
+BEGIN
+  IF EXISTS (SELECT FROM partition_bounds(tbl) b
+              WHERE coalesce(b.lower_bound < hi, true) AND coalesce(b.upper_bound > lo, true)) THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)',
+                 name, tbl);
+  EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', tbl, name, lo, hi);
+  RETURN true;
+END $$;
+
+-- The month holding from and the next `ahead` months, each made a partition when none covers it.
+-- Returns how many were attached.
+CREATE FUNCTION ensure_month_partitions(tbl text, from_time timestamptz, ahead int) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+  m timestamptz := date_trunc('month', from_time, 'UTC');
+  made int := 0;
+BEGIN
+  FOR i IN 0..ahead LOOP
+    IF ensure_partition(tbl, m + make_interval(months => i), m + make_interval(months => i + 1)) THEN
+      made := made + 1;
+    END IF;
+  END LOOP;
+  RETURN made;
+END $$;
+
+-- Turns tbl, a plain table keyed by id, into a table partitioned by range on col in place: the old
+-- table becomes tbl_history FOR VALUES FROM (MINVALUE) TO (cutoff), and months from cutoff on are made.
+-- Nothing is copied. For a large table an operator first builds UNIQUE INDEX tbl_id_created (id, col)
+-- CONCURRENTLY and a validated CHECK tbl_history_range (col < cutoff); when missing they are made here
+-- (instant on an empty table). Triggers and views on tbl are moved to the new parent.
+CREATE FUNCTION partition_in_place(tbl text, col text, cutoff timestamptz, ahead int) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  hist text := tbl || '_history';
+  triggers text[];
+  views text[];
+  indexes text[];
+  acl aclitem[];
+  s text;
+  r record;
+BEGIN
+  EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', tbl);
+  IF (SELECT relkind FROM pg_class WHERE oid = tbl::regclass) = 'p' THEN
+    RETURN;
+  END IF;
+
+  -- Read everything bound to the old table while its definitions still name tbl.
+  SELECT array_agg(pg_get_triggerdef(oid)) INTO triggers
+    FROM pg_trigger WHERE tgrelid = tbl::regclass AND NOT tgisinternal;
+  SELECT array_agg(format('CREATE OR REPLACE VIEW %s AS %s', v::regclass, pg_get_viewdef(v))) INTO views
+    FROM (SELECT DISTINCT rw.ev_class v FROM pg_rewrite rw JOIN pg_depend d ON d.objid = rw.oid
+           WHERE d.refobjid = tbl::regclass AND rw.ev_class <> tbl::regclass) x;
+  SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO indexes
+    FROM pg_index i
+   WHERE i.indrelid = tbl::regclass AND NOT i.indisprimary
+     AND i.indexrelid IS DISTINCT FROM to_regclass(tbl || '_id_created');
+  SELECT relacl INTO acl FROM pg_class WHERE oid = tbl::regclass;
+
+  FOR r IN SELECT tgname FROM pg_trigger WHERE tgrelid = tbl::regclass AND NOT tgisinternal LOOP
+    EXECUTE format('DROP TRIGGER %I ON %I', r.tgname, tbl);
+  END LOOP;
+  IF to_regclass(tbl || '_id_created') IS NULL THEN
+    EXECUTE format('CREATE UNIQUE INDEX %I ON %I (id, %I)', tbl || '_id_created', tbl, col);
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = tbl::regclass AND conname = hist || '_range') THEN
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I < %L)', tbl, hist || '_range', col, cutoff);
+  END IF;
+
+  EXECUTE format('ALTER TABLE %I RENAME TO %I', tbl, hist);
+  EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', hist, tbl || '_pkey');
+  EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I PRIMARY KEY USING INDEX %I', hist, hist || '_pkey', tbl || '_id_created');
+  -- Index names are unique per schema: the parent takes the old names.
+  FOR r IN SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = hist::regclass AND NOT i.indisprimary LOOP
+    EXECUTE format('ALTER INDEX %I RENAME TO %I', r.relname, hist || substr(r.relname, length(tbl) + 1));
+  END LOOP;
+
+  EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (%I)',
+                 tbl, hist, col);
+  EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', tbl, hist || '_range');
+  EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (id, %I)', tbl, col);
+  FOREACH s IN ARRAY coalesce(indexes, '{}') LOOP
+    EXECUTE s;
+  END LOOP;
+  -- No scan (the CHECK implies the bound), and the history's indexes of the same definitions are
+  -- adopted, not built.
+  EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', tbl, hist, cutoff);
+  PERFORM ensure_month_partitions(tbl, cutoff, ahead);
+
+  FOREACH s IN ARRAY coalesce(triggers, '{}') LOOP
+    EXECUTE s;
+  END LOOP;
+  FOREACH s IN ARRAY coalesce(views, '{}') LOOP
+    EXECUTE s;
+  END LOOP;
+  -- LIKE copies no privileges.
+  FOR r IN SELECT a.grantee, a.privilege_type FROM aclexplode(acl) a WHERE a.grantee <> 0 LOOP
+    EXECUTE format('GRANT %s ON %I TO %I', r.privilege_type, tbl, r.grantee::regrole);
+  END LOOP;
+END $$;
+
+-- A row trigger on a partitioned table is cloned to each partition, where TG_TABLE_NAME names the
+-- partition; the rollback looks for the table the cut-over guards, which is the partition tree's root.
+CREATE OR REPLACE FUNCTION record_cutover_rekey() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('INSERT INTO cutover_deletes (migration, table_name, key) VALUES (%L, %L, ($1).%I::text) ON CONFLICT DO NOTHING',
+                 TG_ARGV[0], (SELECT relname FROM pg_class WHERE oid = pg_partition_root(TG_RELID)), TG_ARGV[1]) USING OLD;
+  RETURN NULL;
+END
+$$;
+
+-- The first time the server saw each client id sent without occurred_at: a retry takes that time,
+-- so it carries the same (id, created_at) and is a duplicate again. Rows go with their partition.
+CREATE TABLE signal_event_first_seen (
+  id         uuid PRIMARY KEY,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX signal_event_first_seen_created ON signal_event_first_seen (created_at);
+
+-- The stored time of each id, recording the given one for ids not seen before. DISTINCT ON: one group
+-- may carry an id twice, and DO UPDATE may touch a row once per statement. ORDER BY id: concurrent
+-- writers lock in the same order, so they cannot deadlock. The no-op DO UPDATE makes RETURNING yield
+-- the stored row.
+CREATE FUNCTION signal_event_times(ids uuid[], times timestamptz[])
+RETURNS TABLE (id uuid, created_at timestamptz) LANGUAGE sql AS $$
+  INSERT INTO signal_event_first_seen AS f (id, created_at)
+  SELECT DISTINCT ON (u.id) u.id, u.t FROM unnest(ids, times) u(id, t) ORDER BY u.id, u.t
+  ON CONFLICT (id) DO UPDATE SET id = f.id
+  RETURNING f.id, f.created_at
+$$;
+
+-- A database that already holds events is converted online instead (./run.sh partitions convert).
+DO $$
+BEGIN
+  LOCK TABLE signal_events IN ACCESS EXCLUSIVE MODE;
+  IF NOT EXISTS (SELECT FROM signal_events) THEN
+    PERFORM partition_in_place('signal_events', 'created_at', date_trunc('month', now(), 'UTC'), 3);
+  END IF;
+END $$;
