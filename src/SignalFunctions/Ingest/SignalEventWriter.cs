@@ -183,14 +183,18 @@ public sealed partial class SignalEventWriter(
         // One snapshot for the whole group: every request in it sees the same flags.
         var route = stages.For(Migration);
 
+        var connection = await session.OpenAsync();
+        var firstSeen = await FirstSeenTimesAsync(session, connection, group);
+
         var legacyFirst = new List<SignalEvent>();
         var newFirst = new List<SignalEvent>();
         var newSecond = new List<SignalEvent>();
         var legacySecond = new List<SignalEvent>();
         foreach (var pending in group)
         {
-            foreach (var e in pending.Events)
+            foreach (var sent in pending.Events)
             {
+                var e = sent.NeedsFirstSeen ? sent with { CreatedAt = firstSeen![sent.Id] } : sent;
                 var plan = e.HasLegacyHome ? (await route.StageForAsync(e.SignalId, CancellationToken.None)).WritePlan() : new WritePlan(Side.New, null);
                 (plan.Authoritative == Side.Legacy ? legacyFirst : newFirst).Add(e);
                 if (plan.Secondary == Side.New)
@@ -225,7 +229,6 @@ public sealed partial class SignalEventWriter(
 
         var inserted = new HashSet<Guid>();
         var failedSecondary = 0;
-        var connection = await session.OpenAsync();
         try
         {
             await using var tx = await connection.BeginTransactionAsync();
@@ -277,6 +280,39 @@ public sealed partial class SignalEventWriter(
             receipts[i] = new IngestReceipt(accepted, events.Count - accepted);
         }
         return receipts;
+    }
+
+    /// <summary>
+    /// The stored time of each id a client sent without a time, recording the ones not seen before; null
+    /// when the group has none (then this costs nothing). Committed on its own before the group's
+    /// transaction: a group that fails and is retried, here or by the client, finds the same time.
+    /// </summary>
+    private static async Task<Dictionary<Guid, DateTimeOffset>?> FirstSeenTimesAsync(
+        WriterConnection session, NpgsqlConnection connection, List<PendingWrite> group)
+    {
+        var untimed = group.SelectMany(p => p.Events).Where(e => e.NeedsFirstSeen).ToList();
+        if (untimed.Count == 0)
+        {
+            return null;
+        }
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT id, created_at FROM signal_event_times(@ids, @times)", connection);
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", [.. untimed.Select(e => e.Id)]));
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", [.. untimed.Select(e => e.CreatedAt.UtcDateTime)]));
+            var times = new Dictionary<Guid, DateTimeOffset>(untimed.Count);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                times[reader.GetGuid(0)] = new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero);
+            }
+            return times;
+        }
+        catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex) || ex is not PostgresException)
+        {
+            await session.ResetAsync();
+            throw;
+        }
     }
 
     /// <summary>
@@ -429,7 +465,7 @@ public sealed partial class SignalEventWriter(
                                    target_id, event_type, source_component, metadata, created_at)
         SELECT * FROM unnest(@id, @signal_id, @content_id, @content_type, @user_id, @session_id, @target_type,
                              @target_id, @event_type, @source_component, @metadata, @created_at)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """;
 
     private const string InsertLegacySql = """
