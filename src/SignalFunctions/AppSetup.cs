@@ -8,6 +8,7 @@ using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 using SignalFunctions.Views;
 
@@ -25,6 +26,7 @@ public static class AppSetup
         services.AddOptions<AppConfigOptions>().BindConfiguration("AppConfig").ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppConfigOptions>, AppConfigOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EventsOptions>().BindConfiguration("Events").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddStageFlagStore(configuration);
@@ -67,6 +69,7 @@ public static class AppSetup
         services.AddFlagRefresh(builder.Configuration);
         services.AddSingleton<WriteHealth>();
         services.AddSingleton<ShadowReads>();
+        services.AddSingleton<EventPartitions>();
         services.AddSingleton<SignalEventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
         services.AddSingleton<ClickWriter>();

@@ -6,6 +6,7 @@ using SignalFunctions.Database;
 using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Health;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
@@ -23,6 +24,7 @@ public sealed partial class SignalEventWriter(
     WriteHealth health,
     IngestMeter meter,
     IOptions<IngestOptions> options,
+    EventPartitions partitions,
     ILogger<SignalEventWriter> logger) : IHostedService
 {
     private const string Migration = KnownMigrations.SignalEvents;
@@ -146,7 +148,7 @@ public sealed partial class SignalEventWriter(
         return group.Count > 0;
     }
 
-    private async Task CommitGroupAsync(WriterConnection session, List<PendingWrite> group)
+    private async Task CommitGroupAsync(WriterConnection session, List<PendingWrite> group, bool partitionsMade = false)
     {
         try
         {
@@ -155,6 +157,13 @@ public sealed partial class SignalEventWriter(
             {
                 group[i].Completion.TrySetResult(receipts[i]);
             }
+        }
+        catch (PostgresException ex) when (!partitionsMade && EventPartitions.IsMissingPartition(ex))
+        {
+            // A partition dropped since the writer last looked: make what the group needs, then once more.
+            var times = group.SelectMany(p => p.Events).Select(e => e.CreatedAt).ToList();
+            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
+            await CommitGroupAsync(session, group, partitionsMade: true);
         }
         catch (Exception ex) when (group.Count > 1 && ex is PostgresException && !DatabaseExtensions.IsUnavailable(ex))
         {
@@ -206,6 +215,12 @@ public sealed partial class SignalEventWriter(
                     legacySecond.Add(e);
                 }
             }
+        }
+
+        // No event is refused for want of a partition: a month the timer has not made yet is made now.
+        if (newFirst.Concat(newSecond).Select(e => e.CreatedAt).ToList() is [_, ..] times && !partitions.Covers(times.Min(), times.Max()))
+        {
+            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
         }
 
         var secondaries = new List<(Side Side, List<SignalEvent> Events)>(2);
@@ -354,7 +369,8 @@ public sealed partial class SignalEventWriter(
             }
             return null;
         }
-        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex) && FailedSecondary(savepoints, secondaryCommands) is var index and >= 0)
+        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex) && !EventPartitions.IsMissingPartition(ex)
+                                           && FailedSecondary(savepoints, secondaryCommands) is var index and >= 0)
         {
             return (index, ex);
         }

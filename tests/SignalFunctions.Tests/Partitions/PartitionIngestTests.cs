@@ -73,6 +73,25 @@ public sealed class PartitionIngestTests : IAsyncLifetime
             """, new { id }));
     }
 
+    [Fact]
+    public async Task Event_for_a_month_without_a_partition_is_kept()
+    {
+        await _db.SetStageAndWaitAsync(_app, "signal-events", "dual_write");
+        // The app made its partitions at start; now this month's goes, as if never made.
+        var now = await _db.ScalarAsync<DateTime>("SELECT now()");
+        var month = await _db.PartitionHoldingAsync(now);
+        await _db.ExecuteAsync($"ALTER TABLE signal_events DETACH PARTITION {month}; DROP TABLE {month}");
+        var e = Events.Signal();
+
+        await _app.AssertAcceptedAsync(Events.Json(e), accepted: 1, duplicates: 0);
+
+        Assert.Equal(month, await PartitionOfAsync(e));
+        Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events WHERE id = @id", new { id = (Guid)e["id"]! }));
+        Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM repair_entries"));
+        var health = await _app.HealthAsync();
+        Assert.Equal(0, health.GetProperty("migrations").GetProperty("signal-events").GetProperty("new").GetProperty("write_failures").GetInt64());
+    }
+
     // Far enough ahead for the first request to land before it, near enough for the test to wait.
     private async Task<DateTimeOffset> BoundarySoonAsync() =>
         new(await _db.ScalarAsync<DateTime>("SELECT date_trunc('second', clock_timestamp()) + interval '3 seconds'"), TimeSpan.Zero);

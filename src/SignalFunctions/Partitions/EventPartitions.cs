@@ -1,0 +1,116 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace SignalFunctions.Partitions;
+
+/// <summary>
+/// Keeps signal_events' monthly partitions ahead of time (at start and by the timer) and makes one on
+/// demand for an event no partition covers, so no event is refused for want of one. Each partition is
+/// made in its own short transaction by ensure_partition (0018): LIKE + ATTACH, which lets inserts and
+/// reads go on. A database whose signal_events is still a plain table is left as it is.
+/// </summary>
+public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOptions<EventsOptions> options, ILogger<EventPartitions> logger)
+{
+    public const string Table = "signal_events";
+
+    // [lowest, highest) as last read; null bounds are MINVALUE/MAXVALUE. Starts empty, so the first
+    // write reads it.
+    private volatile Coverage? _coverage;
+
+    /// <summary>The current month and PartitionsAhead more, each made when missing; how many were made.</summary>
+    public async Task<int> EnsureAheadAsync(CancellationToken ct)
+    {
+        var month = MonthOf(DateTimeOffset.UtcNow);
+        var made = await EnsureCoveringAsync(month, month.AddMonths(options.Value.PartitionsAhead + 1), ct);
+        if (made > 0)
+        {
+            LogMade(made, Table);
+        }
+        return made;
+    }
+
+    /// <summary>
+    /// Start-up: the months ahead, in case the timer has not run for a while. A failure is only logged:
+    /// the writer makes a missing month on demand, so the app serves anyway.
+    /// </summary>
+    public async Task EnsureAtStartupAsync(CancellationToken ct)
+    {
+        try
+        {
+            await EnsureAheadAsync(ct);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            LogStartupFailed(ex, Table);
+        }
+    }
+
+    /// <summary>
+    /// True when every time in [from, to] has a partition, by the bounds last read. A partition dropped
+    /// since is caught by the writer's failing insert, which then calls EnsureCoveringAsync.
+    /// </summary>
+    public bool Covers(DateTimeOffset from, DateTimeOffset to) =>
+        _coverage is { } c && (c.Lowest is null || c.Lowest <= from.UtcDateTime) && (c.Highest is null || to.UtcDateTime < c.Highest);
+
+    /// <summary>Makes the missing months holding any time in [from, to); how many partitions were made.</summary>
+    public async Task<int> EnsureCoveringAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        if (!await IsPartitionedAsync(connection, ct))
+        {
+            // A plain table takes any time: the writer need not ask again.
+            _coverage = new Coverage(null, null);
+            LogNotPartitioned(Table);
+            return 0;
+        }
+        var made = 0;
+        for (var month = MonthOf(from); month < to; month = month.AddMonths(1))
+        {
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            // ATTACH waits for SHARE UPDATE EXCLUSIVE: behind a VACUUM or ANALYZE of the parent, give up
+            // and let the next run (or the next event) try again rather than hold writes up.
+            await connection.ExecuteAsync(new CommandDefinition("SET LOCAL lock_timeout = '2s'", transaction: tx, cancellationToken: ct));
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    "SELECT ensure_partition(@table, @lo, @hi)",
+                    new { table = Table, lo = month.UtcDateTime, hi = month.AddMonths(1).UtcDateTime }, tx, cancellationToken: ct)))
+            {
+                made++;
+            }
+            await tx.CommitAsync(ct);
+        }
+        _coverage = await connection.QuerySingleAsync<Coverage>(new CommandDefinition("""
+            SELECT CASE WHEN bool_or(lower_bound IS NULL) THEN NULL ELSE min(lower_bound) END AS lowest,
+                   CASE WHEN bool_or(upper_bound IS NULL) THEN NULL ELSE max(upper_bound) END AS highest
+              FROM partition_bounds(@table)
+            """, new { table = Table }, cancellationToken: ct));
+        return made;
+    }
+
+    /// <summary>True for the error PostgreSQL raises when no partition takes a row.</summary>
+    public static bool IsMissingPartition(PostgresException ex) =>
+        ex.SqlState == PostgresErrorCodes.CheckViolation && string.IsNullOrEmpty(ex.ConstraintName)
+        && ex.MessageText.StartsWith("no partition of relation", StringComparison.Ordinal);
+
+    private static Task<bool> IsPartitionedAsync(NpgsqlConnection connection, CancellationToken ct) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(@table)), false)",
+            new { table = Table }, cancellationToken: ct));
+
+    private static DateTimeOffset MonthOf(DateTimeOffset t)
+    {
+        var utc = t.UtcDateTime;
+        return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero);
+    }
+
+    private sealed record Coverage(DateTime? Lowest, DateTime? Highest);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Made {Count} partition(s) of {Table}.")]
+    private partial void LogMade(int count, string table);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make the partitions ahead of {Table} at start; events still get a partition on demand.")]
+    private partial void LogStartupFailed(Exception exception, string table);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table} is still a plain table (it held rows before partitioning came): no partitions made.")]
+    private partial void LogNotPartitioned(string table);
+}
