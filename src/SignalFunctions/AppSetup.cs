@@ -27,6 +27,7 @@ public static class AppSetup
         services.AddSingleton<IValidateOptions<AppConfigOptions>, AppConfigOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<EventsOptions>().BindConfiguration("Events").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventPartitions>();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddStageFlagStore(configuration);
@@ -69,7 +70,6 @@ public static class AppSetup
         services.AddFlagRefresh(builder.Configuration);
         services.AddSingleton<WriteHealth>();
         services.AddSingleton<ShadowReads>();
-        services.AddSingleton<EventPartitions>();
         services.AddSingleton<SignalEventWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<SignalEventWriter>());
         services.AddSingleton<ClickWriter>();

@@ -1,6 +1,7 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using SignalFunctions.Hosting;
 
 namespace SignalFunctions.Partitions;
 
@@ -17,6 +18,13 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     // [lowest, highest) as last read; null bounds are MINVALUE/MAXVALUE. Starts empty, so the first
     // write reads it.
     private volatile Coverage? _coverage;
+
+    /// <summary>The Partitions timer: the months ahead, one summary line.</summary>
+    public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var made = await services.GetRequiredService<EventPartitions>().EnsureAheadAsync(ct);
+        return new([$"Partitions {Table}: {made} made"]);
+    }
 
     /// <summary>The current month and PartitionsAhead more, each made when missing; how many were made.</summary>
     public async Task<int> EnsureAheadAsync(CancellationToken ct)

@@ -1,3 +1,4 @@
+using SignalFunctions.Partitions;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Partitions;
@@ -45,6 +46,20 @@ public sealed class PartitionLayoutTests : IAsyncLifetime
 
         Assert.Equal(expected, await PartitionsAsync());
         Assert.Equal(tables, await _db.ScalarAsync<long>("SELECT count(*) FROM pg_class WHERE relname LIKE 'signal\\_events\\_p%' AND relkind = 'r'"));
+    }
+
+    [Fact]
+    public async Task The_timer_makes_the_missing_months_ahead_and_then_none()
+    {
+        foreach (var month in await MonthNamesAsync(1, 3))
+        {
+            await _db.ExecuteAsync($"ALTER TABLE signal_events DETACH PARTITION {month}; DROP TABLE {month}");
+        }
+        await using var services = TimerServices.For(_db, new Dictionary<string, string?> { ["Events:PartitionsAhead"] = "4" });
+
+        Assert.Equal(["Partitions signal_events: 4 made"], (await EventPartitions.RunTimerAsync(services, CancellationToken.None)).Logs);
+        Assert.Equal(["Partitions signal_events: 0 made"], (await EventPartitions.RunTimerAsync(services, CancellationToken.None)).Logs);
+        Assert.Equal(["signal_events_history", .. await MonthNamesAsync(0, 5)], await PartitionsAsync());
     }
 
     private async Task<List<string>> PartitionsAsync() =>
