@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SignalFunctions.Partitions;
 using SignalFunctions.Tests.Infrastructure;
 
@@ -60,6 +62,15 @@ public sealed class PartitionLayoutTests : IAsyncLifetime
         Assert.Equal(["Partitions signal_events: 4 made"], (await EventPartitions.RunTimerAsync(services, CancellationToken.None)).Logs);
         Assert.Equal(["Partitions signal_events: 0 made"], (await EventPartitions.RunTimerAsync(services, CancellationToken.None)).Logs);
         Assert.Equal(["signal_events_history", .. await MonthNamesAsync(0, 5)], await PartitionsAsync());
+    }
+
+    [Fact]
+    public async Task A_months_ahead_setting_out_of_range_is_refused_by_name()
+    {
+        await using var services = TimerServices.For(_db, new Dictionary<string, string?> { ["Events:PartitionsAhead"] = "0" });
+
+        var refused = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventsOptions>>().Value);
+        Assert.Contains("PartitionsAhead", refused.Message, StringComparison.Ordinal);
     }
 
     private async Task<List<string>> PartitionsAsync() =>
