@@ -38,14 +38,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateAsync();
-        App = await AppProcess.StartAsync(Db.ConnectionString, new Dictionary<string, string>
-        {
-            ["BackfillSchedule"] = FaultKit.NeverSchedule,
-            ["ParitySchedule"] = FaultKit.NeverSchedule,
-            ["RepairSchedule"] = FaultKit.NeverSchedule,
-            ["RefreshViewsSchedule"] = FaultKit.NeverSchedule,
-            ["GuardSchedule"] = FaultKit.NeverSchedule,
-        });
+        App = await AppProcess.StartAsync(Db.ConnectionString, FaultKit.TimersOff());
         // Batches of 100, so one batch is a tenth of the seeded rows.
         Engine = new Engine(Db, new MigrationOptions { ParityFenceSeconds = 0, MinBatchSize = 100, MaxBatchSize = 100 });
 

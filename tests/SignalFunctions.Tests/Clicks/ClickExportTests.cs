@@ -46,15 +46,7 @@ public sealed class ClickExportTests(ClickExportTests.Seeded fixture) : IClassFi
                        timestamptz '2026-03-01 12:00:00+00' - make_interval(mins => i * 3 + 30), timestamptz '2026-03-01 12:00:00+00' - make_interval(mins => i * 3)
                   FROM generate_series(1, {BulkClicks}) i
                 """);
-            App = await AppProcess.StartAsync(Db.ConnectionString, new Dictionary<string, string>
-            {
-                // Only the test's own queries run against the database.
-                ["BackfillSchedule"] = FaultKit.NeverSchedule,
-                ["ParitySchedule"] = FaultKit.NeverSchedule,
-                ["RepairSchedule"] = FaultKit.NeverSchedule,
-                ["RefreshViewsSchedule"] = FaultKit.NeverSchedule,
-                ["GuardSchedule"] = FaultKit.NeverSchedule,
-            });
+            App = await AppProcess.StartAsync(Db.ConnectionString, FaultKit.TimersOff());
             await RecordAsync("hostile-formulas", new()
             {
                 ["utm_medium"] = "=HYPERLINK(\"http://evil.example\",\"open\")",

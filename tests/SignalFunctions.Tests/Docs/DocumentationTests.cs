@@ -4,7 +4,6 @@ using Markdig.Extensions.AutoIdentifiers;
 using Markdig.Renderers.Html;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
-using SignalFunctions.Hosting;
 using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -55,7 +54,7 @@ public sealed class DocumentationTests(ITestOutputHelper output)
         await using var db = await TestDatabase.CreateAsync();
         // Timers off: a timer's run would race the verbs of a block for a migration's lock.
         await using var app = await AppProcess.StartAsync(db.ConnectionString,
-            TimerFunctions.Names.ToDictionary(name => $"{name}Schedule", _ => FaultKit.NeverSchedule));
+            FaultKit.TimersOff());
         foreach (var (line, text) in blocks)
         {
             var script = RunShFunction + text.Replace("./run.sh", RunShName, StringComparison.Ordinal)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using SignalFunctions.Hosting;
 using SignalFunctions.Tests.Infrastructure;
 
 namespace SignalFunctions.Tests.Faults;
@@ -117,4 +118,8 @@ internal static class FaultKit
 
     /// <summary>Settings that keep the in-process repair timer from running during a test (it would race the test's own run).</summary>
     public const string NeverSchedule = "0 0 0 29 2 *";
+
+    /// <summary>Settings that keep every timer from running: only the test's own work touches the database.</summary>
+    public static Dictionary<string, string> TimersOff() =>
+        TimerFunctions.Names.ToDictionary(name => $"{name}Schedule", _ => NeverSchedule);
 }
