@@ -81,6 +81,7 @@ public static class OpsCli
         {
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(PartitionsVerb.Command());
         root.Subcommands.Add(RefreshViewsVerb.Command());
         root.Subcommands.Add(DemoDataVerb.Command());
         return root;

@@ -26,11 +26,11 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
         return new([$"Partitions {Table}: {made} made"]);
     }
 
-    /// <summary>The current month and PartitionsAhead more, each made when missing; how many were made.</summary>
+    /// <summary>The partition holding now and PartitionsAhead more, each made when missing; how many were made.</summary>
     public async Task<int> EnsureAheadAsync(CancellationToken ct)
     {
-        var month = MonthOf(DateTimeOffset.UtcNow);
-        var made = await EnsureCoveringAsync(month, month.AddMonths(options.Value.PartitionsAhead + 1), ct);
+        var unit = UnitOf(DateTimeOffset.UtcNow);
+        var made = await EnsureCoveringAsync(unit, unit.AddMonths(Months * (options.Value.PartitionsAhead + 1)), ct);
         if (made > 0)
         {
             LogMade(made, Table);
@@ -61,7 +61,7 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     public bool Covers(DateTimeOffset from, DateTimeOffset to) =>
         _coverage is { } c && (c.Lowest is null || c.Lowest <= from.UtcDateTime) && (c.Highest is null || to.UtcDateTime < c.Highest);
 
-    /// <summary>Makes the missing months holding any time in [from, to); how many partitions were made.</summary>
+    /// <summary>Makes the missing partitions holding any time in [from, to); how many were made.</summary>
     public async Task<int> EnsureCoveringAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
@@ -73,18 +73,15 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
             return 0;
         }
         var made = 0;
-        for (var month = MonthOf(from); month < to; month = month.AddMonths(1))
+        for (var unit = UnitOf(from); unit < to; unit = unit.AddMonths(Months))
         {
             await using var tx = await connection.BeginTransactionAsync(ct);
             // ATTACH waits for SHARE UPDATE EXCLUSIVE: behind a VACUUM or ANALYZE of the parent, give up
             // and let the next run (or the next event) try again rather than hold writes up.
             await connection.ExecuteAsync(new CommandDefinition("SET LOCAL lock_timeout = '2s'", transaction: tx, cancellationToken: ct));
-            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                    "SELECT ensure_partition(@table, @lo, @hi)",
-                    new { table = Table, lo = month.UtcDateTime, hi = month.AddMonths(1).UtcDateTime }, tx, cancellationToken: ct)))
-            {
-                made++;
-            }
+            made += await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                "SELECT ensure_partition(@table, @lo, @hi)",
+                new { table = Table, lo = unit.UtcDateTime, hi = unit.AddMonths(Months).UtcDateTime }, tx, cancellationToken: ct));
             await tx.CommitAsync(ct);
         }
         _coverage = await connection.QuerySingleAsync<Coverage>(new CommandDefinition("""
@@ -93,6 +90,18 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
               FROM partition_bounds(@table)
             """, new { table = Table }, cancellationToken: ct));
         return made;
+    }
+
+    /// <summary>The partitions of signal_events, oldest first; empty while it is a plain table.</summary>
+    public async Task<IReadOnlyList<PartitionInfo>> ListAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        return [.. await connection.QueryAsync<PartitionInfo>(new CommandDefinition("""
+            SELECT b.partition AS name, b.lower_bound AS lower, b.upper_bound AS upper, b.detach_pending AS detachpending,
+                   greatest(c.reltuples, -1)::bigint AS rows, pg_total_relation_size(c.oid) AS bytes
+              FROM partition_bounds(@table) b JOIN pg_class c ON c.oid = b.partition::regclass
+             ORDER BY b.lower_bound NULLS FIRST
+            """, new { table = Table }, cancellationToken: ct))];
     }
 
     /// <summary>True for the error PostgreSQL raises when no partition takes a row.</summary>
@@ -105,10 +114,13 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
             "SELECT coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(@table)), false)",
             new { table = Table }, cancellationToken: ct));
 
-    private static DateTimeOffset MonthOf(DateTimeOffset t)
+    private int Months => options.Value.PartitionMonths;
+
+    /// <summary>The start of the partition unit holding t: units of PartitionMonths counted from January, UTC.</summary>
+    private DateTimeOffset UnitOf(DateTimeOffset t)
     {
         var utc = t.UtcDateTime;
-        return new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return new DateTimeOffset(utc.Year, 1 + (utc.Month - 1) / Months * Months, 1, 0, 0, 0, TimeSpan.Zero);
     }
 
     private sealed record Coverage(DateTime? Lowest, DateTime? Highest);

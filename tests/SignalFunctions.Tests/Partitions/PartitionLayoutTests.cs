@@ -65,12 +65,65 @@ public sealed class PartitionLayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Quarterly_partitions_fill_what_the_monthly_ones_leave_without_gaps()
+    {
+        await using var services = TimerServices.For(_db, new Dictionary<string, string?>
+        {
+            ["Events:PartitionMonths"] = "3",
+            ["Events:PartitionsAhead"] = "4",
+        });
+
+        await EventPartitions.RunTimerAsync(services, CancellationToken.None);
+
+        // Each partition starts where the one before ends, from MINVALUE to the end of the 4th quarter
+        // past the one holding now; past the fresh database's months they are a quarter long.
+        var bounds = (await _db.QueryAsync<(DateTime? Lower, DateTime? Upper)>(
+            "SELECT lower_bound, upper_bound FROM partition_bounds('signal_events') ORDER BY lower_bound NULLS FIRST")).ToList();
+        Assert.Null(bounds[0].Lower);
+        Assert.All(bounds.Zip(bounds.Skip(1)), pair => Assert.Equal(pair.First.Upper, pair.Second.Lower));
+        var quarter = await _db.ScalarAsync<DateTime>("""
+            SELECT make_timestamptz(extract(year FROM now() AT TIME ZONE 'UTC')::int,
+                                    1 + (extract(month FROM now() AT TIME ZONE 'UTC')::int - 1) / 3 * 3, 1, 0, 0, 0, 'UTC')
+            """);
+        Assert.Equal(quarter.AddMonths(15), bounds[^1].Upper);
+        Assert.Equal(quarter.AddMonths(12), bounds[^1].Lower);
+    }
+
+    [Fact]
+    public async Task A_table_of_a_partitions_name_holding_rows_is_not_taken_back()
+    {
+        var next = (await MonthNamesAsync(1, 1))[0];
+        await _db.ExecuteAsync($"""
+            INSERT INTO signal_events (id, signal_id, content_id, target_type, target_id, event_type, source_component, created_at)
+            VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'article', gen_random_uuid(), 'impression', 'cta_button',
+                    date_trunc('month', now(), 'UTC') + interval '1 month 1 day');
+            ALTER TABLE signal_events DETACH PARTITION {next};
+            """);
+
+        var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => _db.ExecuteAsync(
+            "SELECT ensure_partition('signal_events', date_trunc('month', now(), 'UTC') + interval '1 month', date_trunc('month', now(), 'UTC') + interval '2 months')"));
+
+        Assert.Contains($"table {next} exists outside the partitions of signal_events and holds rows", refused.MessageText, StringComparison.Ordinal);
+        Assert.Equal(1, await _db.ScalarAsync<long>($"SELECT count(*) FROM {next}"));
+        Assert.DoesNotContain(next, await PartitionsAsync());
+    }
+
+    [Fact]
     public async Task A_months_ahead_setting_out_of_range_is_refused_by_name()
     {
         await using var services = TimerServices.For(_db, new Dictionary<string, string?> { ["Events:PartitionsAhead"] = "0" });
 
         var refused = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventsOptions>>().Value);
         Assert.Contains("PartitionsAhead", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_partition_length_that_does_not_divide_a_year_is_refused_by_name()
+    {
+        await using var services = TimerServices.For(_db, new Dictionary<string, string?> { ["Events:PartitionMonths"] = "5" });
+
+        var refused = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<EventsOptions>>().Value);
+        Assert.Contains("Events:PartitionMonths must be 1, 2, 3, 4, 6 or 12", refused.Message, StringComparison.Ordinal);
     }
 
     private async Task<List<string>> PartitionsAsync() =>

@@ -17,26 +17,54 @@ LANGUAGE sql STABLE AS $$
    WHERE i.inhparent = tbl::regclass
 $$;
 
--- Makes [lo, hi) a partition of tbl unless some partition already covers part of it (then nothing).
--- LIKE + ATTACH, not PARTITION OF: ATTACH takes SHARE UPDATE EXCLUSIVE on the parent, so inserts and
--- reads go on; PARTITION OF would take ACCESS EXCLUSIVE. A table left unattached by an earlier try
--- is attached now. True when it attached one.
-CREATE FUNCTION ensure_partition(tbl text, lo timestamptz, hi timestamptz) RETURNS boolean
+-- Makes [lo, hi) a partition of tbl named by its lower bound. LIKE + ATTACH, not PARTITION OF: ATTACH
+-- takes SHARE UPDATE EXCLUSIVE on the parent, so inserts and reads go on; PARTITION OF would take
+-- ACCESS EXCLUSIVE. An empty table of that name left unattached by an earlier try is attached now;
+-- one holding rows (a retired partition not yet archived) is never taken back silently.
+CREATE FUNCTION attach_new_partition(tbl text, lo timestamptz, hi timestamptz) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   name text := tbl || '_p' || CASE
     WHEN lo = date_trunc('month', lo, 'UTC') AND hi = date_trunc('month', hi, 'UTC')
       THEN to_char(lo AT TIME ZONE 'UTC', 'YYYY_MM')
     ELSE to_char(lo AT TIME ZONE 'UTC', 'YYYYMMDD"t"HH24MISS') END;
+  holds_rows boolean;
 BEGIN
-  IF EXISTS (SELECT FROM partition_bounds(tbl) b
-              WHERE coalesce(b.lower_bound < hi, true) AND coalesce(b.upper_bound > lo, true)) THEN
-    RETURN false;
+  IF to_regclass(name) IS NOT NULL THEN
+    EXECUTE format('SELECT EXISTS (SELECT FROM %I)', name) INTO holds_rows;
+    IF holds_rows THEN
+      RAISE EXCEPTION 'table % exists outside the partitions of % and holds rows', name, tbl
+        USING HINT = 'Archive or drop it (./run.sh partitions retire), or attach it by hand if its rows belong back.';
+    END IF;
   END IF;
   EXECUTE format('CREATE TABLE IF NOT EXISTS %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)',
                  name, tbl);
   EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', tbl, name, lo, hi);
-  RETURN true;
+END $$;
+
+-- Makes each part of [lo, hi) that no partition covers a partition of its own (a unit is only partly
+-- covered after Events__PartitionMonths changed, or beside a test's split). Returns how many it made.
+CREATE FUNCTION ensure_partition(tbl text, lo timestamptz, hi timestamptz) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+  cur timestamptz := lo;
+  made int := 0;
+  b record;
+BEGIN
+  FOR b IN SELECT lower_bound, upper_bound FROM partition_bounds(tbl)
+            WHERE coalesce(lower_bound < hi, true) AND coalesce(upper_bound > lo, true)
+            ORDER BY lower_bound NULLS FIRST LOOP
+    IF b.lower_bound > cur THEN
+      PERFORM attach_new_partition(tbl, cur, b.lower_bound);
+      made := made + 1;
+    END IF;
+    cur := greatest(cur, coalesce(b.upper_bound, 'infinity'));
+  END LOOP;
+  IF cur < hi THEN
+    PERFORM attach_new_partition(tbl, cur, hi);
+    made := made + 1;
+  END IF;
+  RETURN made;
 END $$;
 
 -- The month holding from and the next `ahead` months, each made a partition when none covers it.
@@ -48,9 +76,7 @@ DECLARE
   made int := 0;
 BEGIN
   FOR i IN 0..ahead LOOP
-    IF ensure_partition(tbl, m + make_interval(months => i), m + make_interval(months => i + 1)) THEN
-      made := made + 1;
-    END IF;
+    made := made + ensure_partition(tbl, m + make_interval(months => i), m + make_interval(months => i + 1));
   END LOOP;
   RETURN made;
 END $$;

@@ -1,0 +1,10 @@
+namespace SignalFunctions.Partitions;
+
+/// <summary>
+/// One partition of signal_events. A null Lower is MINVALUE (the history partition), a null Upper
+/// MAXVALUE. Rows is PostgreSQL's estimate (reltuples, -1 before the first ANALYZE), cheap on any size.
+/// </summary>
+public sealed record PartitionInfo(string Name, DateTime? Lower, DateTime? Upper, bool DetachPending, long Rows, long Bytes)
+{
+    public string Range => $"{Lower?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MINVALUE"} .. {Upper?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MAXVALUE"}";
+}
