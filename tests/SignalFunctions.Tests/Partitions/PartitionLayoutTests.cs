@@ -109,6 +109,36 @@ public sealed class PartitionLayoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_callers_making_the_same_month_at_once_make_it_once()
+    {
+        var next = (await MonthNamesAsync(1, 1))[0];
+        await _db.ExecuteAsync($"ALTER TABLE signal_events DETACH PARTITION {next}; DROP TABLE {next}");
+        const string Ensure = "SELECT ensure_partition('signal_events', date_trunc('month', now(), 'UTC') + interval '1 month', date_trunc('month', now(), 'UTC') + interval '2 months')";
+        await using var first = new Npgsql.NpgsqlConnection(_db.ConnectionString);
+        await using var second = new Npgsql.NpgsqlConnection(_db.ConnectionString);
+        await first.OpenAsync();
+        await second.OpenAsync();
+        await using var firstTx = await first.BeginTransactionAsync();
+        Assert.Equal(1, await Dapper.SqlMapper.ExecuteScalarAsync<int>(first, Ensure, transaction: firstTx));
+
+        // The second waits for the first to commit, then finds the month made.
+        var secondMade = Dapper.SqlMapper.ExecuteScalarAsync<int>(second, Ensure);
+        await WaitUntilWaitingOnALockAsync();
+        await firstTx.CommitAsync();
+
+        Assert.Equal(0, await secondMade);
+        Assert.Contains(next, await PartitionsAsync());
+    }
+
+    private async Task WaitUntilWaitingOnALockAsync()
+    {
+        while (!await _db.ScalarAsync<bool>("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ensure_partition%')"))
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
     public async Task A_months_ahead_setting_out_of_range_is_refused_by_name()
     {
         await using var services = TimerServices.For(_db, new Dictionary<string, string?> { ["Events:PartitionsAhead"] = "0" });

@@ -44,6 +44,8 @@ END $$;
 
 -- Makes each part of [lo, hi) that no partition covers a partition of its own (a unit is only partly
 -- covered after Events__PartitionMonths changed, or beside a test's split). Returns how many it made.
+-- Callers making the same month at once (two instances' writers) queue on a lock held to their
+-- commit, so the second finds it made instead of failing on the name.
 CREATE FUNCTION ensure_partition(tbl text, lo timestamptz, hi timestamptz) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -51,6 +53,7 @@ DECLARE
   made int := 0;
   b record;
 BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('ensure_partition ' || tbl));
   FOR b IN SELECT lower_bound, upper_bound FROM partition_bounds(tbl)
             WHERE coalesce(lower_bound < hi, true) AND coalesce(upper_bound > lo, true)
             ORDER BY lower_bound NULLS FIRST LOOP
