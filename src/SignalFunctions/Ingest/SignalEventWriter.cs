@@ -161,8 +161,16 @@ public sealed partial class SignalEventWriter(
         catch (PostgresException ex) when (!partitionsMade && EventPartitions.IsMissingPartition(ex))
         {
             // A partition dropped since the writer last looked: make what the group needs, then once more.
-            var times = group.SelectMany(p => p.Events).Select(e => e.CreatedAt).ToList();
-            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
+            try
+            {
+                await MakePartitionsAsync(group.SelectMany(p => p.Events).Select(e => e.CreatedAt).ToList());
+            }
+            catch (DatabaseUnavailableException unavailable)
+            {
+                LogGroupFailed(unavailable, group.Count);
+                Fail(group, unavailable);
+                return;
+            }
             await CommitGroupAsync(session, group, partitionsMade: true);
         }
         catch (Exception ex) when (group.Count > 1 && ex is PostgresException && !DatabaseExtensions.IsUnavailable(ex))
@@ -180,10 +188,31 @@ public sealed partial class SignalEventWriter(
                 ? ex as FlagsUnavailableException ?? (Exception)new DatabaseUnavailableException("The database is unreachable.", ex)
                 : ex;
             LogGroupFailed(ex, group.Count);
-            foreach (var pending in group)
-            {
-                pending.Completion.TrySetException(failure);
-            }
+            Fail(group, failure);
+        }
+    }
+
+    private static void Fail(List<PendingWrite> group, Exception failure)
+    {
+        foreach (var pending in group)
+        {
+            pending.Completion.TrySetException(failure);
+        }
+    }
+
+    /// <summary>
+    /// Makes the partitions the times need. Failing that (a lock held too long, a lost connection), the
+    /// group is answered 503: a retry finds the partition made, or makes it.
+    /// </summary>
+    private async Task MakePartitionsAsync(List<DateTimeOffset> times)
+    {
+        try
+        {
+            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new DatabaseUnavailableException($"No partition of {EventPartitions.Table} holds these events' time yet, and one could not be made now.", ex);
         }
     }
 
@@ -220,7 +249,7 @@ public sealed partial class SignalEventWriter(
         // No event is refused for want of a partition: a month the timer has not made yet is made now.
         if (newFirst.Concat(newSecond).Select(e => e.CreatedAt).ToList() is [_, ..] times && !partitions.Covers(times.Min(), times.Max()))
         {
-            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
+            await MakePartitionsAsync(times);
         }
 
         var secondaries = new List<(Side Side, List<SignalEvent> Events)>(2);

@@ -92,6 +92,34 @@ public sealed class PartitionIngestTests : IAsyncLifetime
         Assert.Equal(0, health.GetProperty("migrations").GetProperty("signal-events").GetProperty("new").GetProperty("write_failures").GetInt64());
     }
 
+    [Fact]
+    public async Task Event_whose_partition_cannot_be_made_now_gets_503_and_a_retry_is_kept()
+    {
+        await _db.SetStageAndWaitAsync(_app, "signal-events", "complete");
+        var month = await _db.PartitionHoldingAsync(new DateTimeOffset(await _db.ScalarAsync<DateTime>("SELECT now()"), TimeSpan.Zero));
+        await _db.ExecuteAsync($"ALTER TABLE signal_events DETACH PARTITION {month}; DROP TABLE {month}");
+        var e = Events.Signal();
+        e["occurred_at"] = DateTimeOffset.UtcNow.ToString("O");
+
+        // A session holding the lock ATTACH needs (as a long VACUUM of the parent would).
+        await using (var blocker = new Npgsql.NpgsqlConnection(_db.ConnectionString))
+        {
+            await blocker.OpenAsync();
+            await using var tx = await blocker.BeginTransactionAsync();
+            await Dapper.SqlMapper.ExecuteAsync(blocker, "LOCK TABLE signal_events IN SHARE UPDATE EXCLUSIVE MODE", transaction: tx);
+
+            using var refused = await _app.PostJsonAsync("/api/signal/events", Events.Json(e));
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("could not be made now", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Equal(0L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @id", new { id = (Guid)e["id"]! }));
+        }
+
+        // The writer lives on: the retry makes the month and is kept.
+        await _app.AssertAcceptedAsync(Events.Json(e), accepted: 1, duplicates: 0);
+        Assert.Equal(month, await PartitionOfAsync(e));
+    }
+
     // Far enough ahead for the first request to land before it, near enough for the test to wait.
     private async Task<DateTimeOffset> BoundarySoonAsync() =>
         new(await _db.ScalarAsync<DateTime>("SELECT date_trunc('second', clock_timestamp()) + interval '3 seconds'"), TimeSpan.Zero);
