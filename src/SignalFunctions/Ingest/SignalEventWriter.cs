@@ -165,10 +165,11 @@ public sealed partial class SignalEventWriter(
             {
                 await MakePartitionsAsync(group.SelectMany(p => p.Events).Select(e => e.CreatedAt).ToList());
             }
-            catch (DatabaseUnavailableException unavailable)
+            catch (Exception failure)
             {
-                LogGroupFailed(unavailable, group.Count);
-                Fail(group, unavailable);
+                // Thrown here it would escape the catch-all below and stop this writer's loop.
+                LogGroupFailed(failure, group.Count);
+                Fail(group, failure);
                 return;
             }
             await CommitGroupAsync(session, group, partitionsMade: true);
