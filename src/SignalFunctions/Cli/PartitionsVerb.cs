@@ -43,7 +43,7 @@ public static class PartitionsVerb
             }
             if (partitions.Count == 0)
             {
-                Console.WriteLine($"{EventPartitions.Table} is a plain table (it held rows before partitioning came); see docs/partitions.md to convert it.");
+                Console.WriteLine($"{EventPartitions.Table} is a plain table (it held rows before partitioning came): './run.sh partitions convert' partitions it online (docs/partitions.md).");
                 return 0;
             }
             var name = partitions.Max(p => p.Name.Length) + 2;

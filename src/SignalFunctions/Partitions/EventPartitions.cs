@@ -131,6 +131,6 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make the partitions ahead of {Table} at start; events still get a partition on demand.")]
     private partial void LogStartupFailed(Exception exception, string table);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table} is still a plain table (it held rows before partitioning came): no partitions made.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table} is still a plain table (it held rows before partitioning came): no partitions made. './run.sh partitions convert' partitions it online.")]
     private partial void LogNotPartitioned(string table);
 }

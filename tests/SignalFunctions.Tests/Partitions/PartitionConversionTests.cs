@@ -195,6 +195,8 @@ public sealed class PartitionConversionTests
                    || (SELECT count(*) FROM pg_class) || '/' || (SELECT count(*) FROM pg_constraint) || '/' || (SELECT count(*) FROM pg_trigger)
             """;
         var before = await db.ScalarAsync<string>(Catalog);
+        Assert.Contains("signal_events is a plain table (it held rows before partitioning came): './run.sh partitions convert' partitions it online",
+            (await Ops(db, "partitions", "list")).Out, StringComparison.Ordinal);
 
         var (exit, output, error) = await Ops(db, "partitions", "convert", "--dry-run");
 
@@ -221,6 +223,16 @@ public sealed class PartitionConversionTests
         Assert.True(exit == 0, output + error);
         Assert.Equal("signal_events is already partitioned: nothing to convert ('./run.sh partitions list' shows its partitions).", output.Trim());
         Assert.Equal(before, await db.ScalarAsync<string>(Partitions));
+    }
+
+    [Fact]
+    public async Task Tries_out_of_range_is_a_usage_error()
+    {
+        var (exit, _, error) = await OpsCommand.RunAsync("Host=127.0.0.1;Port=1;Database=never;Timeout=2", "partitions", "convert", "--tries", "0");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--tries must be a whole number from 1 to 100.", error, StringComparison.Ordinal);
+        Assert.Contains("Run './run.sh partitions convert --help' for usage.", error, StringComparison.Ordinal);
     }
 
     [Theory]
