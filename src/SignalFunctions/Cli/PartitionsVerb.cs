@@ -5,7 +5,7 @@ using SignalFunctions.Partitions;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`partitions list|ensure`: signal_events' time partitions.</summary>
+/// <summary>`partitions list|ensure|convert`: signal_events' time partitions.</summary>
 public static class PartitionsVerb
 {
     public static Command Command()
@@ -16,6 +16,7 @@ public static class PartitionsVerb
             """);
         command.Subcommands.Add(List());
         command.Subcommands.Add(Ensure());
+        command.Subcommands.Add(Convert());
         return command;
     }
 
@@ -42,7 +43,7 @@ public static class PartitionsVerb
             }
             if (partitions.Count == 0)
             {
-                Console.WriteLine($"{EventPartitions.Table} is a plain table (it held rows before partitioning came); see docs/partitions.md to convert it.");
+                Console.WriteLine($"{EventPartitions.Table} is a plain table (it held rows before partitioning came): './run.sh partitions convert' partitions it online (docs/partitions.md).");
                 return 0;
             }
             var name = partitions.Max(p => p.Name.Length) + 2;
@@ -84,6 +85,49 @@ public static class PartitionsVerb
                     parsed.GetValue(to) ?? (parsed.GetValue(from) ?? DateTimeOffset.UtcNow).AddMonths(1), ct);
             Console.WriteLine($"Partitions {EventPartitions.Table}: {made} made");
             return 0;
+        });
+        return command;
+    }
+
+    private static Command Convert()
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the cutoff, the row estimate and the steps, and change nothing." };
+        var tries = new Option<int>("--tries")
+        {
+            Description = "How many times a step that needs a table lock waits for it (3 s each, with a growing pause between).",
+            DefaultValueFactory = _ => PartitionConversion.DefaultTries,
+        };
+        tries.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && int.TryParse(token.Value, CultureInfo.InvariantCulture, out var value) && value is < 1 or > 100)
+            {
+                result.AddError("--tries must be a whole number from 1 to 100.");
+            }
+        });
+        var command = new Command("convert", """
+            Partition a signal_events that already held events before partitioning came (a fresh database is
+            partitioned by the schema), online and in place: nothing is copied. Its rows become the partition
+            signal_events_history, up to a cutoff at the start of the next month (the one after when fewer than 7
+            days remain). Steps: a unique index on (id, created_at) built CONCURRENTLY; a CHECK created_at < cutoff
+            added NOT VALID and validated (ingest goes on); the swap under a 3 s lock timeout, tried again when busy;
+            the partitions ahead; ANALYZE. Each step is printed as it starts and ends. A run that stopped or was
+            refused resumes where it was. Exit 0 converted or already partitioned; 1 refused (busy, or rows dated at
+            or after the cutoff), with what to do. See docs/partitions.md.
+            """) { dryRun, tries };
+        command.SetAction(async (parsed, ct) =>
+        {
+            await using var services = await OpsCli.ServicesAsync(ct);
+            try
+            {
+                await ActivatorUtilities.CreateInstance<PartitionConversion>(services)
+                    .RunAsync(parsed.GetValue(dryRun), parsed.GetValue(tries), Console.WriteLine, ct);
+                return 0;
+            }
+            catch (PartitionConversionRefusedException ex)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
         });
         return command;
     }

@@ -29,7 +29,7 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     /// <summary>The partition holding now and PartitionsAhead more, each made when missing; how many were made.</summary>
     public async Task<int> EnsureAheadAsync(CancellationToken ct)
     {
-        var unit = UnitOf(DateTimeOffset.UtcNow);
+        var unit = UnitOf(DateTimeOffset.UtcNow, Months);
         var made = await EnsureCoveringAsync(unit, unit.AddMonths(Months * (options.Value.PartitionsAhead + 1)), ct);
         if (made > 0)
         {
@@ -73,7 +73,7 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
             return 0;
         }
         var made = 0;
-        for (var unit = UnitOf(from); unit < to; unit = unit.AddMonths(Months))
+        for (var unit = UnitOf(from, Months); unit < to; unit = unit.AddMonths(Months))
         {
             await using var tx = await connection.BeginTransactionAsync(ct);
             // ATTACH waits for SHARE UPDATE EXCLUSIVE: behind a VACUUM or ANALYZE of the parent, give up
@@ -116,11 +116,11 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
 
     private int Months => options.Value.PartitionMonths;
 
-    /// <summary>The start of the partition unit holding t: units of PartitionMonths counted from January, UTC.</summary>
-    private DateTimeOffset UnitOf(DateTimeOffset t)
+    /// <summary>The start of the partition unit holding t: units of <paramref name="months"/> counted from January, UTC.</summary>
+    internal static DateTimeOffset UnitOf(DateTimeOffset t, int months)
     {
         var utc = t.UtcDateTime;
-        return new DateTimeOffset(utc.Year, 1 + (utc.Month - 1) / Months * Months, 1, 0, 0, 0, TimeSpan.Zero);
+        return new DateTimeOffset(utc.Year, 1 + (utc.Month - 1) / months * months, 1, 0, 0, 0, TimeSpan.Zero);
     }
 
     private sealed record Coverage(DateTime? Lowest, DateTime? Highest);
@@ -131,6 +131,6 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not make the partitions ahead of {Table} at start; events still get a partition on demand.")]
     private partial void LogStartupFailed(Exception exception, string table);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table} is still a plain table (it held rows before partitioning came): no partitions made.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Table} is still a plain table (it held rows before partitioning came): no partitions made. './run.sh partitions convert' partitions it online.")]
     private partial void LogNotPartitioned(string table);
 }
