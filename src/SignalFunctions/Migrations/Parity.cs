@@ -56,7 +56,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             // The planner takes the bucket expression for as many groups as there are keys and sorts
             // every row to group them; there are at most 2^bits groups, which a hash table holds.
             await connection.ExecuteAsync(new CommandDefinition("SET LOCAL enable_sort = off", transaction: tx, cancellationToken: ct));
-            (comparedThrough, fenced) = await FenceAsync(connection, tx, migration, settings, ct);
+            (comparedThrough, fenced) = await FenceAsync(connection, tx, migration, settings, scope, ct);
 
             long[]? differingBuckets = null;
             var bits = 0;
@@ -126,25 +126,16 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    /// <summary>
-    /// The parts of a migration's target parity can compare one at a time: the partitions of its
-    /// target, with their bounds. Empty when the migration has no time to cut by or the target is not partitioned.
-    /// </summary>
-    public static async Task<IReadOnlyList<ParityScope>> PartitionsAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct) =>
-        m.SourceTime is null || m.TargetTime is null
-            ? []
-            : [.. await connection.QueryAsync<ParityScope>(new CommandDefinition("""
-                SELECT partition, lower_bound AS "From", upper_bound AS "To" FROM partition_bounds(@Target)
-                 ORDER BY lower_bound NULLS FIRST
-                """, m, cancellationToken: ct))];
-
+    /// <summary>The named partition of the target with its bounds; refused, naming those there are, when it is none of them.</summary>
     private static async Task<ParityScope> ScopeAsync(NpgsqlConnection connection, DataMigration m, string partition, CancellationToken ct)
     {
         if (m.SourceTime is null || m.TargetTime is null)
         {
             throw new ParityScopeException($"{m.Name} declares no time to cut both sides by (SourceTime, TargetTime), so it is compared whole: run parity without --partition.");
         }
-        var partitions = await PartitionsAsync(connection, m, ct);
+        var partitions = (await connection.QueryAsync<ParityScope>(new CommandDefinition("""
+            SELECT partition, lower_bound AS "From", upper_bound AS "To" FROM partition_bounds(@Target) ORDER BY lower_bound NULLS FIRST
+            """, m, cancellationToken: ct))).ToList();
         return partitions.FirstOrDefault(p => p.Partition == partition) ?? throw new ParityScopeException(partitions.Count == 0
             ? $"{m.Target} has no partitions, so {m.Name} is compared whole: run parity without --partition."
             : $"{m.Target} has no partition {partition}; it has {string.Join(", ", partitions.Select(p => $"{p.Partition} {p.Range}"))}.");
@@ -230,18 +221,7 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         {
             conditions.Add($"({filter})");
         }
-        if (scope is not null)
-        {
-            var time = side == Side.Source ? m.SourceTime : m.TargetTime;
-            if (scope.From is not null)
-            {
-                conditions.Add($"{time} >= @scopeFrom");
-            }
-            if (scope.To is not null)
-            {
-                conditions.Add($"{time} < @scopeTo");
-            }
-        }
+        conditions.AddRange(InScope(m, side, scope));
         if (bits > 0)
         {
             conditions.Add($"{BucketOf(m, alias, bits)} = ANY(@buckets)");
@@ -253,11 +233,26 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
         return conditions.Count == 0 ? "" : "WHERE " + string.Join(" AND ", conditions);
     }
 
+    /// <summary>The conditions that cut one side to the partition's bounds: only the bounds it has.</summary>
+    private static IEnumerable<string> InScope(DataMigration m, Side side, ParityScope? scope)
+    {
+        var time = side == Side.Source ? m.SourceTime : m.TargetTime;
+        if (scope?.From is not null)
+        {
+            yield return $"{time} >= @scopeFrom";
+        }
+        if (scope?.To is not null)
+        {
+            yield return $"{time} < @scopeTo";
+        }
+    }
+
     /// <summary>
     /// Up to when rows are compared (the snapshot's clock, less the fence), and the keys of the new
-    /// side's rows written after it, which this report leaves out.
+    /// side's rows (within the scope) written after it, which this report leaves out.
     /// </summary>
-    private static async Task<(DateTime Through, string[] Keys)> FenceAsync(NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, CancellationToken ct)
+    private static async Task<(DateTime Through, string[] Keys)> FenceAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, DataMigration m, MigrationOptions settings, ParityScope? scope, CancellationToken ct)
     {
         var fenceSeconds = m.TargetChangedAt is null ? 0 : settings.ParityFenceSeconds;
         var through = DateTime.SpecifyKind(await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition(
@@ -267,8 +262,8 @@ public sealed partial class Parity(NpgsqlDataSource dataSource, IOptions<Migrati
             return (through, []);
         }
         var keys = await connection.QueryAsync<string>(new CommandDefinition(
-            $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {m.TargetChangedAt} > @through",
-            settings.ArgumentsWith(m, new { through }), tx, cancellationToken: ct));
+            $"SELECT t.{m.Key}::text FROM {m.Target} t WHERE {string.Join(" AND ", [$"{m.TargetChangedAt} > @through", .. InScope(m, Side.Target, scope)])}",
+            settings.ArgumentsWith(m, new { through, scopeFrom = scope?.From, scopeTo = scope?.To }), tx, cancellationToken: ct));
         return (through, keys.ToArray());
     }
 

@@ -92,6 +92,17 @@ public sealed class PartitionedParityTests
         Assert.False((await engine.StageAsync(SignalEvents, Stage.Live)).Refused);
         await engine.MoveAsync(SignalEvents, Stage.Shadow);
 
+        // Written just now, this month (no legacy home): in flight for the whole table, nothing to a past partition.
+        var inFlight = await db.ScalarAsync<Guid>("""
+            INSERT INTO signal_events (id, signal_id, content_id, content_type, target_type, target_id, event_type, source_component)
+            VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'tutor', 'tutor', gen_random_uuid(), 'click', 'tutor_embed')
+            RETURNING id
+            """);
+        var fenced = new Engine(db, new MigrationOptions { ParityFenceSeconds = 30 });
+        Assert.Equal(0, (await fenced.ParityAsync(SignalEvents, one.Name)).RowsFenced);
+        Assert.Equal(1, (await fenced.ParityAsync(SignalEvents)).RowsFenced);
+        await db.ExecuteAsync("DELETE FROM signal_events WHERE id = @inFlight", new { inFlight });
+
         // Rows lost from two partitions: one partition's report lists only its own, and repair fixes them.
         var lostFirst = await LoseAsync(db, months[0].Name, 2);
         var lostThird = await LoseAsync(db, months[2].Name, 3);
