@@ -22,6 +22,23 @@ public static class PartitionLayout
         return (await db.PartitionHoldingAsync(at.AddTicks(-10)), await db.PartitionHoldingAsync(at));
     }
 
+    /// <summary>
+    /// The layout retention leaves: the (empty) MINVALUE history partition dropped, and a partition for each of
+    /// the <paramref name="months"/> months before this one. Returns those, oldest first.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Name, DateTime Lower, DateTime Upper)>> PastMonthsAsync(this TestDatabase db, int months)
+    {
+        await db.ExecuteAsync("""
+            ALTER TABLE signal_events DETACH PARTITION signal_events_history;
+            DROP TABLE signal_events_history;
+            SELECT ensure_month_partitions('signal_events', date_trunc('month', now(), 'UTC') - make_interval(months => @months), @months - 1);
+            """, new { months });
+        return await db.QueryAsync<(string, DateTime, DateTime)>("""
+            SELECT partition, lower_bound, upper_bound FROM partition_bounds('signal_events')
+             WHERE upper_bound <= date_trunc('month', now(), 'UTC') ORDER BY lower_bound
+            """);
+    }
+
     public static Task<string> PartitionHoldingAsync(this TestDatabase db, DateTimeOffset at) => db.ScalarAsync<string>("""
         SELECT partition FROM partition_bounds('signal_events')
          WHERE coalesce(lower_bound <= @at, true) AND coalesce(upper_bound > @at, true)

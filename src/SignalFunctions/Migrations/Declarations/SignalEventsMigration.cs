@@ -68,6 +68,9 @@ public static class SignalEventsMigration
         SourceImage = $"ROW({SelectAsTarget})::text",
         TargetImage = TargetImageSql,
         TargetChangedAt = "t.recorded_at",
+        // signal_events' partition key: the backfill copies it unchanged, so both sides slice alike.
+        SourceTime = "s.created_at",
+        TargetTime = "t.created_at",
         // No ON CONFLICT DO UPDATE: the key is (id, created_at), and an update cannot move a row whose
         // legacy created_at changed to another partition. What differs goes, then what is missing comes.
         UpsertTargetSql = $"""
