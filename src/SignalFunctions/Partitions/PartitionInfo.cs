@@ -6,5 +6,8 @@ namespace SignalFunctions.Partitions;
 /// </summary>
 public sealed record PartitionInfo(string Name, DateTime? Lower, DateTime? Upper, bool DetachPending, long Rows, long Bytes)
 {
-    public string Range => $"{Lower?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MINVALUE"} .. {Upper?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MAXVALUE"}";
+    public string Range => RangeOf(Lower, Upper);
+
+    public static string RangeOf(DateTime? lower, DateTime? upper) =>
+        $"{lower?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MINVALUE"} .. {upper?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MAXVALUE"}";
 }
