@@ -32,11 +32,12 @@ public static class PartitionLayout
         await db.ExecuteAsync("ALTER TABLE signal_events DETACH PARTITION signal_events_history; DROP TABLE signal_events_history");
         if (keepHistory)
         {
-            await db.ExecuteAsync("""
+            // DDL takes no parameters: the bound goes in as a literal.
+            var bound = await db.ScalarAsync<DateTime>("SELECT date_trunc('month', now(), 'UTC') - make_interval(months => @count)", new { count });
+            await db.ExecuteAsync($"""
                 CREATE TABLE signal_events_history (LIKE signal_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE);
-                ALTER TABLE signal_events ATTACH PARTITION signal_events_history
-                  FOR VALUES FROM (MINVALUE) TO (date_trunc('month', now(), 'UTC') - make_interval(months => @count));
-                """, new { count });
+                ALTER TABLE signal_events ATTACH PARTITION signal_events_history FOR VALUES FROM (MINVALUE) TO ('{bound:yyyy-MM-dd HH:mm:ss}+00');
+                """);
         }
         await db.ExecuteAsync(
             "SELECT ensure_month_partitions('signal_events', date_trunc('month', now(), 'UTC') - make_interval(months => @count), @count - 1)",
