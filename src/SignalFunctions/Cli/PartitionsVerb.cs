@@ -124,8 +124,9 @@ public static class PartitionsVerb
             {
                 run = await services.GetRequiredService<PartitionRetention>().RetireAsync(request, new ConsoleProgress(), ct);
             }
-            catch (RetentionRefusedException ex)
+            catch (Exception ex) when (ex is RetentionRefusedException or IOException or UnauthorizedAccessException)
             {
+                // A file that could not be written leaves the partition detached, for the next run.
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 1;
             }

@@ -462,6 +462,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         Assert.StartsWith(archived.File, archive[5], StringComparison.Ordinal);
         Assert.True(File.Exists(archived.File), archived.File);
         page.AssertNothingInjected();
+        page.Screenshot("console-partitions", "#partitions");
     }
 
     private static List<string[]> Rows(string css, ConsolePage page) =>
