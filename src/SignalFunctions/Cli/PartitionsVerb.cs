@@ -148,7 +148,7 @@ public static class PartitionsVerb
                 foreach (var p in run.Targets)
                 {
                     var resumed = run.Plan.Unfinished.FirstOrDefault(r => r.Partition == p.Name);
-                    Console.WriteLine($"  {p.Name} ({p.Range}, {(p.Rows < 0 ? "rows unknown" : $"~{p.Rows:N0} rows")}){(resumed is null ? "" : $", resuming from {resumed.State}")}");
+                    Console.WriteLine($"  {p.Name} ({p.Range}, {p.RowsText}){(resumed is null ? "" : $", resuming from {resumed.State}")}");
                 }
                 return 0;
             }

@@ -96,7 +96,7 @@ public static class StatusVerb
         const int Label = 12;
         if (!p.Partitioned)
         {
-            yield return $"{p.Table} is a plain table (it held rows before partitioning came): see docs/partitions.md to convert it.";
+            yield return $"{p.Table} is not partitioned: a table that held rows before partitioning came is converted as docs/partitions.md says.";
             yield break;
         }
         yield return $"{"covered",-Label}{PartitionInfo.RangeOf(p.CoveredFrom, p.CoveredTo)}, {p.Partitions.Count} partitions, {p.MonthsAhead} months ahead of this one";
@@ -107,7 +107,7 @@ public static class StatusVerb
                 : p.ArchiveDirectory is { } directory ? $"archived to {directory}, then dropped" : "archived once Events__ArchiveDirectory is set (till then only reported)"));
         foreach (var due in p.Due)
         {
-            yield return $"{"due",-Label}{due.Name} ({due.Range}, {(due.Rows < 0 ? "rows unknown" : $"~{due.Rows:N0} rows")})";
+            yield return $"{"due",-Label}{due.Name} ({due.Range}, {due.RowsText})";
         }
         if (p.KeptBecause is { } reason)
         {

@@ -321,7 +321,7 @@
 
   function partitionsView(p) {
     if (!p.partitioned) {
-      return [h('p', { 'data-field': 'partitions-plain' }, `${p.table} is a plain table (it held rows before partitioning came): see docs/partitions.md to convert it.`)];
+      return [h('p', { 'data-field': 'partitions-plain' }, `${p.table} is not partitioned: a table that held rows before partitioning came is converted as docs/partitions.md says.`)];
     }
     const due = new Set(p.due.map((d) => d.name));
     const rows = p.partitions.map((x) => h('tr', { 'data-partition': x.name },

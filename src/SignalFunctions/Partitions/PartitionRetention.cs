@@ -26,6 +26,11 @@ public sealed partial class PartitionRetention(
     public async Task<RetentionPlan> PlanAsync(NpgsqlConnection connection, FlagSnapshot snapshot, CancellationToken ct)
     {
         var months = Settings.RetentionMonths;
+        // Gone (renamed away in an incident, say): nothing to retire, and the overview still answers.
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT to_regclass(@Table) IS NOT NULL", new { Table }, cancellationToken: ct)))
+        {
+            return new RetentionPlan(months, null, [], [], [], null);
+        }
         var partitions = await EventPartitions.ListAsync(connection, ct);
         DateTime? before = months == 0 ? null : await connection.ExecuteScalarAsync<DateTime>(new CommandDefinition(
             "SELECT date_trunc('month', now(), 'UTC') - make_interval(months => @months)", new { months }, cancellationToken: ct));
@@ -137,7 +142,7 @@ public sealed partial class PartitionRetention(
                 LogDueForArchive(p.Name, p.Range);
             }
             return new([.. due.Select(p =>
-                $"Retention {p.Name} ({p.Range}, {RowsText(p.Rows)}) is due for archive: set Events__ArchiveDirectory, or run './run.sh partitions retire --dir DIR'")]);
+                $"Retention {p.Name} ({p.Range}, {p.RowsText}) is due for archive: set Events__ArchiveDirectory, or run './run.sh partitions retire --dir DIR'")]);
         }
         try
         {
@@ -159,19 +164,17 @@ public sealed partial class PartitionRetention(
         }
     }
 
-    /// <summary>What one retirement ended as, in a line for the operator.</summary>
+    /// <summary>What one retirement ended as, in a line for the operator (rows exact for an archive, estimated for a drop).</summary>
     public static string Describe(PartitionArchive r) => r.State switch
     {
         PartitionArchive.Dropped when r.File is not null =>
-            $"{r.Partition} ({r.Range}): archived to {r.File} ({RowsText(r.Rows)}, {r.FileBytes / 1048576.0:0.0} MB, sha256 {r.Sha256}), then dropped",
-        PartitionArchive.Dropped => $"{r.Partition} ({r.Range}): dropped ({RowsText(r.Rows)}, not archived)",
+            $"{r.Partition} ({r.Range}): archived to {r.File} ({r.Rows:N0} rows, {r.FileBytes / 1048576.0:0.0} MB, sha256 {r.Sha256}), then dropped",
+        PartitionArchive.Dropped => $"{r.Partition} ({r.Range}): dropped ({(r.Rows is { } rows ? $"~{rows:N0} rows" : "rows unknown")}, not archived)",
         _ => $"{r.Partition} ({r.Range}): {r.State}",
     };
 
-    public static string RowsText(long? rows) => rows is null or < 0 ? "rows unknown" : $"{rows:N0} rows";
-
     private static string KeptLine(PartitionInfo p, RetentionPlan plan, string reason) =>
-        $"{p.Name} ({p.Range}, {(p.Rows < 0 ? "rows unknown" : $"~{p.Rows:N0} rows")}) is past Events__RetentionMonths={plan.RetentionMonths} but kept: {reason}";
+        $"{p.Name} ({p.Range}, {p.RowsText}) is past Events__RetentionMonths={plan.RetentionMonths} but kept: {reason}";
 
     /// <summary>Unfinished retirements first (as partitions), then the partitions due; or the one named.</summary>
     private static List<PartitionInfo> TargetsOf(RetentionPlan plan, string? name)
