@@ -28,6 +28,7 @@ public static class AppSetup
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<EventsOptions>().BindConfiguration("Events").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EventPartitions>();
+        services.AddSingleton<PartitionRetention>();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddStageFlagStore(configuration);

@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using SignalFunctions.Partitions;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`partitions list|ensure|convert`: signal_events' time partitions.</summary>
+/// <summary>`partitions list|ensure|convert|retire`: signal_events' time partitions.</summary>
 public static class PartitionsVerb
 {
     public static Command Command()
@@ -17,6 +18,7 @@ public static class PartitionsVerb
         command.Subcommands.Add(List());
         command.Subcommands.Add(Ensure());
         command.Subcommands.Add(Convert());
+        command.Subcommands.Add(Retire());
         return command;
     }
 
@@ -130,6 +132,95 @@ public static class PartitionsVerb
             }
         });
         return command;
+    }
+
+    private static Command Retire()
+    {
+        var dir = new Option<string>("--dir") { Description = "Archive each partition to DIR/NAME.csv.gz (and NAME.json) before dropping it. Default: Events__ArchiveDirectory." };
+        var drop = new Option<bool>("--drop") { Description = "Drop without an archive." };
+        var partition = new Option<string>("--partition") { Description = "Only this partition (one past retention, or one a run left part way)." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print what would be retired and change nothing." };
+        var command = new Command("retire", """
+            Retire the partitions past Events__RetentionMonths (those ending on or before the start of this UTC month
+            minus that many months), oldest first: DETACH ... CONCURRENTLY (ingest goes on), an archive to
+            DIR/NAME.csv.gz that is read back and checked, then DROP. Without --dir or --drop it does what
+            Events__RetentionAction says. A run that died part way is resumed first. Refused, with nothing changed,
+            while a migration still needs signal_events' rows (until it is cleaned up or set off). Exit 1 when
+            refused, 3 when another run is retiring.
+            """) { dir, drop, partition, dryRun };
+        command.SetAction(async (parsed, ct) =>
+        {
+            if (parsed.GetValue(dir) is not null && parsed.GetValue(drop))
+            {
+                return Usage("give --dir or --drop, not both.");
+            }
+            await using var services = await OpsCli.ServicesAsync(ct);
+            var settings = services.GetRequiredService<IOptions<EventsOptions>>().Value;
+            var dropOnly = parsed.GetValue(drop) || (parsed.GetValue(dir) is null && settings.RetentionAction == EventsOptions.Drop);
+            var directory = dropOnly ? null : parsed.GetValue(dir) ?? (settings.ArchiveDirectory is "" ? null : settings.ArchiveDirectory);
+            if (!dropOnly && directory is null)
+            {
+                return Usage("nothing to archive to: give --dir DIR (or set Events__ArchiveDirectory), or --drop to drop without an archive.");
+            }
+            var request = new RetireRequest(parsed.GetValue(partition), directory, parsed.GetValue(dryRun), $"cli:{Environment.UserName}");
+            RetentionRun? run;
+            try
+            {
+                run = await services.GetRequiredService<PartitionRetention>().RetireAsync(request, new ConsoleProgress(), ct);
+            }
+            catch (Exception ex) when (ex is RetentionRefusedException or IOException or UnauthorizedAccessException)
+            {
+                // A file that could not be written leaves the partition detached, for the next run.
+                Console.Error.WriteLine($"error: {ex.Message}");
+                return 1;
+            }
+            if (run is null)
+            {
+                Console.Error.WriteLine($"error: another run is retiring partitions of {EventPartitions.Table} (the Partitions timer, or a retire elsewhere): nothing was done; try again when it ends.");
+                return 3;
+            }
+            if (run.Targets.Count == 0)
+            {
+                Console.WriteLine(run.Plan.RetireBefore is { } before
+                    ? $"Nothing to retire: with Events__RetentionMonths={run.Plan.RetentionMonths}, partitions ending on or before {before:yyyy-MM-dd} (UTC) are retired, and none does."
+                    : "Nothing to retire: Events__RetentionMonths is 0, which keeps every partition.");
+                return 0;
+            }
+            if (request.DryRun)
+            {
+                Console.WriteLine(directory is null ? "Would drop, without an archive:" : $"Would archive to {Path.GetFullPath(directory)}, then drop:");
+                foreach (var p in run.Targets)
+                {
+                    var resumed = run.Plan.Unfinished.FirstOrDefault(r => r.Partition == p.Name);
+                    Console.WriteLine($"  {p.Name} ({p.Range}, {p.RowsText}){(resumed is null ? "" : $", resuming from {resumed.State}")}");
+                }
+                return 0;
+            }
+            foreach (var retired in run.Retired)
+            {
+                Console.WriteLine(PartitionRetention.Describe(retired));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static int Usage(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        Console.Error.WriteLine("Run './run.sh partitions retire --help' for usage.");
+        return OpsCli.UsageError;
+    }
+
+    /// <summary>An export's progress as lines, in order, as it goes (Progress&lt;T&gt; would post them to the thread pool).</summary>
+    private sealed class ConsoleProgress : IProgress<ExportProgress>
+    {
+        public void Report(ExportProgress p)
+        {
+            var seconds = Math.Max(p.Elapsed.TotalSeconds, 0.001);
+            Console.WriteLine($"{p.Partition}: {p.Rows:N0} of {p.TotalRows:N0} rows, {p.CsvBytes / 1048576.0:0.0} MB of CSV, " +
+                              $"{p.FileBytes / 1048576.0:0.0} MB written, {p.Rows / seconds:N0} rows/s");
+        }
     }
 
     private static DateTimeOffset? UtcTime(System.CommandLine.Parsing.ArgumentResult result)

@@ -19,11 +19,12 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     // write reads it.
     private volatile Coverage? _coverage;
 
-    /// <summary>The Partitions timer: the months ahead, one summary line.</summary>
+    /// <summary>The Partitions timer: the months ahead (one summary line), then retention (PartitionRetention).</summary>
     public static async Task<TimerOutcome> RunTimerAsync(IServiceProvider services, CancellationToken ct)
     {
         var made = await services.GetRequiredService<EventPartitions>().EnsureAheadAsync(ct);
-        return new([$"Partitions {Table}: {made} made"]);
+        var retention = await services.GetRequiredService<PartitionRetention>().RunTimerAsync(ct);
+        return new([$"Partitions {Table}: {made} made", .. retention.Logs], retention.Failed);
     }
 
     /// <summary>The partition holding now and PartitionsAhead more, each made when missing; how many were made.</summary>
@@ -96,13 +97,17 @@ public sealed partial class EventPartitions(NpgsqlDataSource dataSource, IOption
     public async Task<IReadOnlyList<PartitionInfo>> ListAsync(CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return [.. await connection.QueryAsync<PartitionInfo>(new CommandDefinition("""
+        return await ListAsync(connection, ct);
+    }
+
+    /// <summary>The same, on an open connection.</summary>
+    public static async Task<IReadOnlyList<PartitionInfo>> ListAsync(NpgsqlConnection connection, CancellationToken ct) =>
+        [.. await connection.QueryAsync<PartitionInfo>(new CommandDefinition("""
             SELECT b.partition AS name, b.lower_bound AS lower, b.upper_bound AS upper, b.detach_pending AS detachpending,
                    greatest(c.reltuples, -1)::bigint AS rows, pg_total_relation_size(c.oid) AS bytes
               FROM partition_bounds(@table) b JOIN pg_class c ON c.oid = b.partition::regclass
              ORDER BY b.lower_bound NULLS FIRST
             """, new { table = Table }, cancellationToken: ct))];
-    }
 
     /// <summary>True for the error PostgreSQL raises when no partition takes a row.</summary>
     public static bool IsMissingPartition(PostgresException ex) =>

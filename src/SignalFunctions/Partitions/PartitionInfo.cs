@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace SignalFunctions.Partitions;
 
 /// <summary>
@@ -6,5 +8,12 @@ namespace SignalFunctions.Partitions;
 /// </summary>
 public sealed record PartitionInfo(string Name, DateTime? Lower, DateTime? Upper, bool DetachPending, long Rows, long Bytes)
 {
-    public string Range => $"{Lower?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MINVALUE"} .. {Upper?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MAXVALUE"}";
+    public string Range => RangeOf(Lower, Upper);
+
+    /// <summary>The estimate as an operator reads it: "~1,234 rows", or "rows unknown" before an ANALYZE.</summary>
+    [JsonIgnore]
+    public string RowsText => Rows < 0 ? "rows unknown" : $"~{Rows:N0} rows";
+
+    public static string RangeOf(DateTime? lower, DateTime? upper) =>
+        $"{lower?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MINVALUE"} .. {upper?.ToString("yyyy-MM-dd HH:mm:ss") ?? "MAXVALUE"}";
 }

@@ -32,7 +32,7 @@ public sealed class PartitionedParityTests
     private static async Task<IReadOnlyList<(string Name, DateTime Lower, DateTime Upper)>> BackfilledOverPastMonthsAsync(
         TestDatabase db, Engine engine, int months, int rows, bool oldestRetired = false)
     {
-        var past = await db.PastMonthsAsync(months);
+        var past = await db.WithBoundsAsync(await db.PastMonthsAsync(months));
         await engine.SeedLegacyEventsAsync(rows);
         await SpreadOverAsync(db, past);
         if (oldestRetired)
@@ -158,7 +158,7 @@ public sealed class PartitionedParityTests
     public async Task Full_rollup_refresh_keeps_retired_days()
     {
         await using var db = await TestDatabase.CreateAsync();
-        var months = await db.PastMonthsAsync(2);
+        var months = await db.WithBoundsAsync(await db.PastMonthsAsync(2));
         Guid content = Guid.NewGuid(), journey = Guid.NewGuid();
         var retiredDay = DateOnly.FromDateTime(months[0].Lower).AddDays(3);
         var keptDay = DateOnly.FromDateTime(months[1].Lower).AddDays(3);
