@@ -161,11 +161,12 @@ BEGIN
 END $$;
 
 -- A row trigger on a partitioned table is cloned to each partition, where TG_TABLE_NAME names the
--- partition; the rollback looks for the table the cut-over guards, which is the partition tree's root.
+-- partition; the rollback looks for the table the cut-over guards, which is the partition tree's root
+-- (pg_partition_root is NULL for a plain table, which is its own).
 CREATE OR REPLACE FUNCTION record_cutover_rekey() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('INSERT INTO cutover_deletes (migration, table_name, key) VALUES (%L, %L, ($1).%I::text) ON CONFLICT DO NOTHING',
-                 TG_ARGV[0], (SELECT relname FROM pg_class WHERE oid = pg_partition_root(TG_RELID)), TG_ARGV[1]) USING OLD;
+                 TG_ARGV[0], (SELECT relname FROM pg_class WHERE oid = coalesce(pg_partition_root(TG_RELID), TG_RELID)), TG_ARGV[1]) USING OLD;
   RETURN NULL;
 END
 $$;
