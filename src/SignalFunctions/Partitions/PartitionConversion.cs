@@ -13,7 +13,7 @@ namespace SignalFunctions.Partitions;
 /// empty one) into the month-partitioned table in place, online. Its rows become the partition
 /// signal_events_history [MINVALUE, cutoff): nothing is copied. The slow parts, a unique index on
 /// (id, created_at) and a CHECK proving every row is older than the cutoff, are built without blocking
-/// ingest; the swap itself (partition_in_place, schema 0021) is catalog work under a short lock. Each
+/// ingest; the swap itself (partition_in_place, schema 0018) is catalog work under a short lock. Each
 /// step looks at what is already there, so a run that was stopped or refused resumes where it was.
 /// </summary>
 public sealed class PartitionConversion(NpgsqlDataSource dataSource, EventPartitions partitions, IOptions<EventsOptions> options)

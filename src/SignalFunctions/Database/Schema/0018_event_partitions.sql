@@ -89,14 +89,20 @@ END $$;
 -- Nothing is copied. For a large table an operator first builds UNIQUE INDEX tbl_id_created (id, col)
 -- CONCURRENTLY and a validated CHECK tbl_history_range (col < cutoff); when missing they are made here
 -- (instant on an empty table). Triggers and views on tbl are moved to the new parent.
+-- It keeps privileges (PUBLIC, WITH GRANT OPTION, column grants), the owner and views' options;
+-- validates a CHECK tbl_history_range left NOT VALID before the ATTACH (which would otherwise scan
+-- the table under the lock); with ahead < 0 makes no month (`partitions convert` makes them after,
+-- each in its own short transaction, so the swap holds its lock for catalog work only); and refuses
+-- a materialized view over tbl, which would stay bound to the history.
 CREATE FUNCTION partition_in_place(tbl text, col text, cutoff timestamptz, ahead int) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   hist text := tbl || '_history';
+  owner regrole;
   triggers text[];
   views text[];
   indexes text[];
-  acl aclitem[];
+  grants text[];
   s text;
   r record;
 BEGIN
@@ -105,17 +111,39 @@ BEGIN
     RETURN;
   END IF;
 
+  SELECT v.ev_class::regclass::text INTO s
+    FROM pg_rewrite v JOIN pg_depend d ON d.objid = v.oid JOIN pg_class c ON c.oid = v.ev_class
+   WHERE d.refobjid = tbl::regclass AND c.relkind = 'm' LIMIT 1;
+  IF s IS NOT NULL THEN
+    RAISE EXCEPTION 'materialized view % reads %: it would stay bound to the history partition', s, tbl
+      USING HINT = 'Drop it, convert, then create it again.';
+  END IF;
+
   -- Read everything bound to the old table while its definitions still name tbl.
+  SELECT relowner::regrole INTO owner FROM pg_class WHERE oid = tbl::regclass;
   SELECT array_agg(pg_get_triggerdef(oid)) INTO triggers
     FROM pg_trigger WHERE tgrelid = tbl::regclass AND NOT tgisinternal;
-  SELECT array_agg(format('CREATE OR REPLACE VIEW %s AS %s', v::regclass, pg_get_viewdef(v))) INTO views
-    FROM (SELECT DISTINCT rw.ev_class v FROM pg_rewrite rw JOIN pg_depend d ON d.objid = rw.oid
-           WHERE d.refobjid = tbl::regclass AND rw.ev_class <> tbl::regclass) x;
+  SELECT array_agg(format('CREATE OR REPLACE VIEW %s%s AS %s', c.oid::regclass,
+                          CASE WHEN c.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(c.reloptions, ', ')) END,
+                          pg_get_viewdef(c.oid)))
+    INTO views
+    FROM pg_class c
+   WHERE c.oid IN (SELECT rw.ev_class FROM pg_rewrite rw JOIN pg_depend d ON d.objid = rw.oid
+                    WHERE d.refobjid = tbl::regclass AND rw.ev_class <> tbl::regclass);
   SELECT array_agg(pg_get_indexdef(i.indexrelid)) INTO indexes
     FROM pg_index i
    WHERE i.indrelid = tbl::regclass AND NOT i.indisprimary
      AND i.indexrelid IS DISTINCT FROM to_regclass(tbl || '_id_created');
-  SELECT relacl INTO acl FROM pg_class WHERE oid = tbl::regclass;
+  -- LIKE copies no privileges: each grant of the table and of its columns, as GRANT statements.
+  SELECT array_agg(format('GRANT %s%s ON %I TO %s%s', a.privilege_type, g.columns, tbl,
+                          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+                          CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END))
+    INTO grants
+    FROM (SELECT c.relacl AS acl, '' AS columns FROM pg_class c WHERE c.oid = tbl::regclass
+          UNION ALL
+          SELECT t.attacl, format(' (%I)', t.attname) FROM pg_attribute t
+           WHERE t.attrelid = tbl::regclass AND t.attacl IS NOT NULL AND NOT t.attisdropped) g,
+         aclexplode(g.acl) a;
 
   FOR r IN SELECT tgname FROM pg_trigger WHERE tgrelid = tbl::regclass AND NOT tgisinternal LOOP
     EXECUTE format('DROP TRIGGER %I ON %I', r.tgname, tbl);
@@ -125,6 +153,8 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = tbl::regclass AND conname = hist || '_range') THEN
     EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (%I < %L)', tbl, hist || '_range', col, cutoff);
+  ELSIF NOT (SELECT convalidated FROM pg_constraint WHERE conrelid = tbl::regclass AND conname = hist || '_range') THEN
+    EXECUTE format('ALTER TABLE %I VALIDATE CONSTRAINT %I', tbl, hist || '_range');
   END IF;
 
   EXECUTE format('ALTER TABLE %I RENAME TO %I', tbl, hist);
@@ -138,25 +168,21 @@ BEGIN
 
   EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE (%I)',
                  tbl, hist, col);
+  EXECUTE format('ALTER TABLE %I OWNER TO %s', tbl, owner);
   EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', tbl, hist || '_range');
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (id, %I)', tbl, col);
   FOREACH s IN ARRAY coalesce(indexes, '{}') LOOP
     EXECUTE s;
   END LOOP;
-  -- No scan (the CHECK implies the bound), and the history's indexes of the same definitions are
-  -- adopted, not built.
+  -- No scan (the validated CHECK implies the bound), and the history's indexes of the same
+  -- definitions are adopted, not built.
   EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%L)', tbl, hist, cutoff);
-  PERFORM ensure_month_partitions(tbl, cutoff, ahead);
+  IF ahead >= 0 THEN
+    PERFORM ensure_month_partitions(tbl, cutoff, ahead);
+  END IF;
 
-  FOREACH s IN ARRAY coalesce(triggers, '{}') LOOP
+  FOREACH s IN ARRAY coalesce(triggers, '{}') || coalesce(views, '{}') || coalesce(grants, '{}') LOOP
     EXECUTE s;
-  END LOOP;
-  FOREACH s IN ARRAY coalesce(views, '{}') LOOP
-    EXECUTE s;
-  END LOOP;
-  -- LIKE copies no privileges.
-  FOR r IN SELECT a.grantee, a.privilege_type FROM aclexplode(acl) a WHERE a.grantee <> 0 LOOP
-    EXECUTE format('GRANT %s ON %I TO %I', r.privilege_type, tbl, r.grantee::regrole);
   END LOOP;
 END $$;
 
