@@ -41,6 +41,7 @@ variable "timer_schedules" {
     RepairSchedule       = "0 */1 * * * *"
     RefreshViewsSchedule = "0 */5 * * * *"
     GuardSchedule        = "0 */1 * * * *"
+    PartitionsSchedule   = "0 17 * * * *"
   }
 }
 

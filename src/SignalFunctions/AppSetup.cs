@@ -8,6 +8,7 @@ using SignalFunctions.Guard;
 using SignalFunctions.Health;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 using SignalFunctions.Views;
 
@@ -25,6 +26,9 @@ public static class AppSetup
         services.AddOptions<AppConfigOptions>().BindConfiguration("AppConfig").ValidateOnStart();
         services.AddSingleton<IValidateOptions<AppConfigOptions>, AppConfigOptionsValidator>();
         services.AddOptions<IngestOptions>().BindConfiguration("Ingest").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<EventsOptions>().BindConfiguration("Events").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<EventPartitions>();
+        services.AddSingleton<PartitionRetention>();
         services.AddOptions<ClickOptions>().BindConfiguration("Clicks").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EmbeddedFlagStore>();
         services.AddStageFlagStore(configuration);

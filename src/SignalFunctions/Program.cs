@@ -4,6 +4,7 @@ using SignalFunctions;
 using SignalFunctions.Cli;
 using SignalFunctions.Database;
 using SignalFunctions.Hosting;
+using SignalFunctions.Partitions;
 
 if (OpsCli.IsVerb(args))
 {
@@ -31,6 +32,7 @@ try
     {
         return 1;
     }
+    await host.Services.GetRequiredService<EventPartitions>().EnsureAtStartupAsync(stopping);
     await host.RunAsync();
     return 0;
 }

@@ -48,7 +48,7 @@ public static class OpsCli
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;
         }
-        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or KeyNotFoundException)
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or InvalidOperationException or KeyNotFoundException or OptionsValidationException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 1;
@@ -81,6 +81,7 @@ public static class OpsCli
         {
             root.Subcommands.Add(command);
         }
+        root.Subcommands.Add(PartitionsVerb.Command());
         root.Subcommands.Add(RefreshViewsVerb.Command());
         root.Subcommands.Add(DemoDataVerb.Command());
         return root;

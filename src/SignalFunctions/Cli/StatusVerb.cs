@@ -4,22 +4,24 @@ using Npgsql;
 using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Migrations;
+using SignalFunctions.Partitions;
 
 namespace SignalFunctions.Cli;
 
-/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity, repair queue, what blocks its next stage and the guard's steps back.</summary>
+/// <summary>`status [--json]`: each migration's stage, rollout, backfill, parity, repair queue, what blocks its next stage, the guard's steps back, and signal_events' partitions.</summary>
 public static class StatusVerb
 {
     public static Command Command()
     {
         var json = new Option<bool>("--json") { Description = "Print JSON for machines instead of a table." };
-        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity, repair queue, what blocks its next stage and the guard's recent steps back.") { json };
+        var command = new Command("status", "Show each migration's stage, rollout, backfill progress, latest parity, repair queue, what blocks its next stage and the guard's recent steps back; then signal_events' partitions: the range covered, retention, what is due and what holds it back, the last retirements.") { json };
         command.SetAction(async (parsed, ct) =>
         {
             await using var services = await OpsCli.ServicesAsync(ct);
             var flags = await services.GetRequiredService<IStageFlagStore>().LoadAsync(ct);
             await using var connection = await services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(ct);
-            var states = await MigrationOverview.ReadAsync(connection, flags, services.GetRequiredService<StageGuard>().Enabled, ct);
+            var partitions = await services.GetRequiredService<PartitionRetention>().SummaryAsync(connection, flags, ct);
+            var states = await MigrationOverview.ReadAsync(connection, flags, services.GetRequiredService<StageGuard>().Enabled, partitions, ct);
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(states, new JsonSerializerOptions
@@ -33,6 +35,7 @@ public static class StatusVerb
             {
                 // A store without flags (a new App Configuration store) has nothing to show yet.
                 Console.WriteLine("No migration has a stage flag yet; create one with './run.sh stage MIGRATION off'.");
+                Section("EVENT PARTITIONS", PartitionLines(partitions));
                 return 0;
             }
             // As wide as the longest name (and its cut-over mark) plus a gap, so columns line up.
@@ -81,9 +84,39 @@ public static class StatusVerb
                 .SelectMany(s => s.GuardActions.Select(a => (s.Migration, Action: a)))
                 .OrderByDescending(g => g.Action.ActedAt)
                 .Select(g => $"{g.Action.ActedAt:yyyy-MM-dd HH:mm:ss}  {g.Migration.PadRight(name)}{g.Action.FromStage} -> {g.Action.ToStage}  {g.Action.Rule}: {g.Action.Reason}"));
+            Section($"EVENT PARTITIONS ({partitions.Table}, on created_at, UTC)", PartitionLines(partitions));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Range covered, retention, what is due (and what holds it back), the last retirements.</summary>
+    private static IEnumerable<string> PartitionLines(PartitionsSummary p)
+    {
+        const int Label = 12;
+        if (!p.Partitioned)
+        {
+            yield return $"{p.Table} is not partitioned: a table that held rows before partitioning came is converted as docs/partitions.md says.";
+            yield break;
+        }
+        yield return $"{"covered",-Label}{PartitionInfo.RangeOf(p.CoveredFrom, p.CoveredTo)}, {p.Partitions.Count} partitions, {p.MonthsAhead} months ahead of this one";
+        yield return $"{"retention",-Label}" + (p.RetireBefore is not { } before
+            ? "none: every partition is kept (Events__RetentionMonths=0)"
+            : $"{p.RetentionMonths} months: partitions ending on or before {before:yyyy-MM-dd} are " + (p.RetentionAction == EventsOptions.Drop
+                ? "dropped"
+                : p.ArchiveDirectory is { } directory ? $"archived to {directory}, then dropped" : "archived once Events__ArchiveDirectory is set (till then only reported)"));
+        foreach (var due in p.Due)
+        {
+            yield return $"{"due",-Label}{due.Name} ({due.Range}, {due.RowsText})";
+        }
+        if (p.KeptBecause is { } reason)
+        {
+            yield return $"{"kept",-Label}{reason}";
+        }
+        foreach (var a in p.Archives)
+        {
+            yield return $"{"retired",-Label}{a.StartedAt:yyyy-MM-dd HH:mm}  {PartitionRetention.Describe(a)}";
+        }
     }
 
     /// <summary>A titled block under the table, only when it has lines.</summary>

@@ -295,6 +295,70 @@
     }
     reconcile($('migrations-list'), result.body.map(migrationCard));
     status('migrations-status', `${result.body.length} migrations · refreshed ${time(new Date().toISOString())} · every ${REFRESH_MS / 1000} s`);
+    showPartitions(result.body.map((m) => m.partitions).find(Boolean));
+  }
+
+  // ---- event partitions ----------------------------------------------------------------------
+
+  /** As the CLI prints a range: MINVALUE/MAXVALUE for an open end. */
+  const range = (lower, upper) => `${lower ? time(lower) : 'MINVALUE'} .. ${upper ? time(upper) : 'MAXVALUE'}`;
+
+  function size(bytes) {
+    if (bytes === null || bytes === undefined) {
+      return '—';
+    }
+    return bytes >= 1048576 ? `${number(bytes / 1048576)} MB` : `${number(bytes / 1024)} kB`;
+  }
+
+  function retentionText(p) {
+    if (!p.retire_before) {
+      return 'none: every partition is kept (Events__RetentionMonths=0)';
+    }
+    const action = p.retention_action === 'drop' ? 'dropped'
+      : p.archive_directory ? `archived to ${p.archive_directory}, then dropped` : 'archived once Events__ArchiveDirectory is set (till then only reported)';
+    return `${p.retention_months} months: partitions ending on or before ${time(p.retire_before).slice(0, 10)} are ${action}`;
+  }
+
+  function partitionsView(p) {
+    if (!p.partitioned) {
+      return [h('p', { 'data-field': 'partitions-plain' }, `${p.table} is not partitioned: a table that held rows before partitioning came is converted as docs/partitions.md says.`)];
+    }
+    const due = new Set(p.due.map((d) => d.name));
+    const rows = p.partitions.map((x) => h('tr', { 'data-partition': x.name },
+      h('td', null, h('code', null, x.name)),
+      h('td', { class: 'nowrap', 'data-field': 'range' }, range(x.lower, x.upper)),
+      h('td', { class: 'num', 'data-field': 'rows' }, x.rows < 0 ? '—' : number(x.rows)),
+      h('td', { class: 'num' }, size(x.bytes)),
+      h('td', { 'data-field': 'state' }, x.detach_pending ? badge('detach pending', 'warn')
+        : due.has(x.name) ? badge(p.kept_because ? 'due, kept' : 'due', p.kept_because ? 'bad' : 'warn') : '')));
+    const archives = p.archives.map((a) => h('tr', { 'data-archive': a.partition },
+      h('td', { class: 'nowrap' }, time(a.started_at)),
+      h('td', null, h('code', null, a.partition)),
+      h('td', { class: 'nowrap', 'data-field': 'range' }, range(a.range_from, a.range_to)),
+      h('td', { 'data-field': 'state' }, badge(a.state, a.state === 'dropped' ? 'ok' : 'warn')),
+      h('td', { class: 'num', 'data-field': 'rows' }, a.rows === null ? '—' : number(a.rows)),
+      h('td', { class: 'wrap', 'data-field': 'file' }, a.file ? [h('code', null, a.file), ` ${size(a.file_bytes)}`] : 'not archived'),
+      h('td', { class: 'wrap', 'data-field': 'sha256' }, a.sha256 ? h('code', null, a.sha256) : '')));
+    return [
+      h('p', { 'data-field': 'covered' }, `Covered ${range(p.covered_from, p.covered_to)}, ${p.partitions.length} partitions, ${p.months_ahead} months ahead of this one.`),
+      h('p', { 'data-field': 'retention' }, `Retention: ${retentionText(p)}.`),
+      p.kept_because && h('p', { class: 'error-text', 'data-field': 'kept-because' }, `Due but kept: ${p.kept_because}`),
+      table(['partition', 'range (UTC)', 'rows (est.)', 'size', ''], rows, { class: 'partitions-table' }),
+      h('h3', null, 'Archived and dropped (the last 5)'),
+      archives.length
+        ? table(['started', 'partition', 'range (UTC)', 'state', 'rows', 'file', 'sha256'], archives, { class: 'archives-table' })
+        : h('p', { class: 'muted', 'data-field': 'no-archives' }, 'Nothing retired yet.'),
+    ].filter(Boolean);
+  }
+
+  function showPartitions(p) {
+    if (!p) {
+      $('partitions-result').replaceChildren();
+      status('partitions-status', 'Shown with the signal-events migration, which has no stage flag yet.');
+      return;
+    }
+    $('partitions-result').replaceChildren(...partitionsView(p));
+    status('partitions-status', `${p.table} · refreshed ${time(new Date().toISOString())} · every ${REFRESH_MS / 1000} s`);
   }
 
   // ---- health --------------------------------------------------------------------------------

@@ -15,7 +15,13 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
     // Any constant works; it only has to be the same for every instance migrating at once.
     private const long MigrationLockKey = 0x5167_0001;
 
-    public async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct)
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct) => MigrateAsync(ct, stopBefore: null);
+
+    /// <summary>
+    /// Applies the files named before <paramref name="stopBefore"/> only (e.g. "0018"): tests build
+    /// a database as it stood before a schema file, to fill it the way an existing one is.
+    /// </summary>
+    internal async Task<IReadOnlyList<string>> MigrateAsync(CancellationToken ct, string? stopBefore)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -38,6 +44,10 @@ public sealed partial class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<
         foreach (var resource in EmbeddedFiles.Names("schema"))
         {
             var file = resource["schema/".Length..];
+            if (stopBefore is not null && string.CompareOrdinal(file, stopBefore) >= 0)
+            {
+                break;
+            }
             var sql = EmbeddedFiles.Read(resource);
             var checksum = Checksum(sql);
             if (applied.TryGetValue(file, out var recorded))

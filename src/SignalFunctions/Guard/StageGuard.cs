@@ -142,10 +142,10 @@ public sealed partial class StageGuard(
               FROM repair_entries
              WHERE migration = @migration AND created_at >= @since
             """, new { args.migration, args.since, syncKey = RepairJob.SyncKeyOperation }, cancellationToken: ct));
-        // Only a report begun after the change judges this stage; an older one was judged already.
+        // Only a whole-table report begun after the change judges this stage; an older one was judged already.
         var parity = await connection.QuerySingleOrDefaultAsync<ParityRow>(new CommandDefinition("""
             SELECT id, rows_compared AS RowsCompared, missing_count AS Missing, different_count AS Different FROM parity_reports
-             WHERE migration = @migration AND started_at >= @since
+             WHERE migration = @migration AND started_at >= @since AND scope IS NULL
              ORDER BY id DESC LIMIT 1
             """, args, cancellationToken: ct));
         var p99 = LatencyBuckets.Quantile(latency, 0.99);

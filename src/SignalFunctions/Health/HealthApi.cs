@@ -175,8 +175,9 @@ public static class HealthApi
                 SELECT migration, target_side, count(*) FROM repair_entries
                  WHERE created_at > now() - interval '15 minutes' GROUP BY 1, 2
                 """, cancellationToken: ct))).ToDictionary(r => (r.Migration, r.Side), r => r.Count);
+            // Whole-table reports only: one partition compared says nothing of the rest.
             var ages = (await connection.QueryAsync<(string Migration, double Age)>(new CommandDefinition("""
-                SELECT migration, extract(epoch FROM now() - max(finished_at))::float8 FROM parity_reports GROUP BY migration
+                SELECT migration, extract(epoch FROM now() - max(finished_at))::float8 FROM parity_reports WHERE scope IS NULL GROUP BY migration
                 """, cancellationToken: ct))).ToDictionary(r => r.Migration, r => r.Age);
             var cutOver = (await connection.QueryAsync<string>(new CommandDefinition("SELECT migration FROM cutovers", cancellationToken: ct))).ToHashSet();
             return new SideFacts(readable, errors, ages, cutOver);

@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.Azure.Functions.Worker;
 using SignalFunctions.Guard;
 using SignalFunctions.Migrations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Views;
 
 namespace SignalFunctions.Hosting;
@@ -36,6 +37,10 @@ public sealed class TimerFunctions(TimerRunner runner)
     [Function("RefreshViews")]
     public Task RefreshViews([TimerTrigger("%RefreshViewsSchedule%")] TimerInfo timer, CancellationToken ct) =>
         runner.RunAsync("RefreshViews", DeclaredViews.RunTimerAsync, ct);
+
+    [Function("Partitions")]
+    public Task Partitions([TimerTrigger("%PartitionsSchedule%")] TimerInfo timer, CancellationToken ct) =>
+        runner.RunAsync("Partitions", EventPartitions.RunTimerAsync, ct);
 
     [Function("Guard")]
     public Task Guard([TimerTrigger("%GuardSchedule%")] TimerInfo timer, CancellationToken ct) =>

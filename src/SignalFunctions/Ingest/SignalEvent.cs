@@ -20,4 +20,11 @@ public sealed record SignalEvent(
     /// component: anything else lives in signal_events alone, whatever the stage.
     /// </summary>
     public bool HasLegacyHome => ContentType == "article" && SourceComponent != "distribution";
+
+    /// <summary>
+    /// The client chose the id but not the time, so CreatedAt is the server's clock: a retry would get
+    /// another time and, the key being (id, created_at), be stored again. The writer takes the time the
+    /// id was first seen instead (signal_event_first_seen).
+    /// </summary>
+    public bool NeedsFirstSeen { get; init; }
 }

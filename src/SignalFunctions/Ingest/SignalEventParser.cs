@@ -125,7 +125,8 @@ public static class SignalEventParser
         }
         fields.RejectUnknown(shape == PayloadShape.Signal ? SignalFields : LegacyFields);
 
-        var id = fields.Uuid("id", required: false) ?? Guid.CreateVersion7(now);
+        var clientId = fields.Uuid("id", required: false);
+        var id = clientId ?? Guid.CreateVersion7(now);
         var contentId = fields.Uuid(shape == PayloadShape.Signal ? "content_id" : "blog_article_id", required: true);
         var contentType = shape == PayloadShape.Signal
             ? fields.Identifier("content_type", required: false) ?? "article"
@@ -137,7 +138,8 @@ public static class SignalEventParser
         var sessionId = fields.Text("session_id", MaxTextLength);
         var userId = fields.Uuid("user_id", required: false);
         var (metadataJson, metadataSignalId) = fields.Metadata("metadata", MaxMetadataDepth);
-        var occurredAt = fields.Timestamp("occurred_at", now - MaxAge, now + MaxFutureSkew) ?? now;
+        var clientTime = fields.Timestamp("occurred_at", now - MaxAge, now + MaxFutureSkew);
+        var occurredAt = clientTime ?? now;
         var signalId = shape == PayloadShape.Signal
             ? fields.Uuid("signal_id", required: true)
             : fields.Uuid("signal_id", required: false)
@@ -148,7 +150,10 @@ public static class SignalEventParser
         {
             result.Events.Add(new SignalEvent(
                 id, signalId!.Value, contentId!.Value, contentType, userId, sessionId, targetType!,
-                targetId!.Value, eventType!, sourceComponent!, metadataJson!, occurredAt.ToUniversalTime()));
+                targetId!.Value, eventType!, sourceComponent!, metadataJson!, occurredAt.ToUniversalTime())
+            {
+                NeedsFirstSeen = clientId is not null && clientTime is null,
+            });
         }
     }
 }

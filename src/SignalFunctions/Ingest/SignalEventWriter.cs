@@ -6,6 +6,7 @@ using SignalFunctions.Database;
 using SignalFunctions.Flags;
 using SignalFunctions.Guard;
 using SignalFunctions.Health;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Ingest;
@@ -23,6 +24,7 @@ public sealed partial class SignalEventWriter(
     WriteHealth health,
     IngestMeter meter,
     IOptions<IngestOptions> options,
+    EventPartitions partitions,
     ILogger<SignalEventWriter> logger) : IHostedService
 {
     private const string Migration = KnownMigrations.SignalEvents;
@@ -146,7 +148,7 @@ public sealed partial class SignalEventWriter(
         return group.Count > 0;
     }
 
-    private async Task CommitGroupAsync(WriterConnection session, List<PendingWrite> group)
+    private async Task CommitGroupAsync(WriterConnection session, List<PendingWrite> group, bool partitionsMade = false)
     {
         try
         {
@@ -155,6 +157,22 @@ public sealed partial class SignalEventWriter(
             {
                 group[i].Completion.TrySetResult(receipts[i]);
             }
+        }
+        catch (PostgresException ex) when (!partitionsMade && EventPartitions.IsMissingPartition(ex))
+        {
+            // A partition dropped since the writer last looked: make what the group needs, then once more.
+            try
+            {
+                await MakePartitionsAsync(group.SelectMany(p => p.Events).Select(e => e.CreatedAt).ToList());
+            }
+            catch (Exception failure)
+            {
+                // Thrown here it would escape the catch-all below and stop this writer's loop.
+                LogGroupFailed(failure, group.Count);
+                Fail(group, failure);
+                return;
+            }
+            await CommitGroupAsync(session, group, partitionsMade: true);
         }
         catch (Exception ex) when (group.Count > 1 && ex is PostgresException && !DatabaseExtensions.IsUnavailable(ex))
         {
@@ -171,10 +189,31 @@ public sealed partial class SignalEventWriter(
                 ? ex as FlagsUnavailableException ?? (Exception)new DatabaseUnavailableException("The database is unreachable.", ex)
                 : ex;
             LogGroupFailed(ex, group.Count);
-            foreach (var pending in group)
-            {
-                pending.Completion.TrySetException(failure);
-            }
+            Fail(group, failure);
+        }
+    }
+
+    private static void Fail(List<PendingWrite> group, Exception failure)
+    {
+        foreach (var pending in group)
+        {
+            pending.Completion.TrySetException(failure);
+        }
+    }
+
+    /// <summary>
+    /// Makes the partitions the times need. Failing that (a lock held too long, a lost connection), the
+    /// group is answered 503: a retry finds the partition made, or makes it.
+    /// </summary>
+    private async Task MakePartitionsAsync(List<DateTimeOffset> times)
+    {
+        try
+        {
+            await partitions.EnsureCoveringAsync(times.Min(), times.Max().AddTicks(1), CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            throw new DatabaseUnavailableException($"No partition of {EventPartitions.Table} holds these events' time yet, and one could not be made now.", ex);
         }
     }
 
@@ -183,14 +222,18 @@ public sealed partial class SignalEventWriter(
         // One snapshot for the whole group: every request in it sees the same flags.
         var route = stages.For(Migration);
 
+        var connection = await session.OpenAsync();
+        var firstSeen = await FirstSeenTimesAsync(session, connection, group);
+
         var legacyFirst = new List<SignalEvent>();
         var newFirst = new List<SignalEvent>();
         var newSecond = new List<SignalEvent>();
         var legacySecond = new List<SignalEvent>();
         foreach (var pending in group)
         {
-            foreach (var e in pending.Events)
+            foreach (var sent in pending.Events)
             {
+                var e = sent.NeedsFirstSeen ? sent with { CreatedAt = firstSeen![sent.Id] } : sent;
                 var plan = e.HasLegacyHome ? (await route.StageForAsync(e.SignalId, CancellationToken.None)).WritePlan() : new WritePlan(Side.New, null);
                 (plan.Authoritative == Side.Legacy ? legacyFirst : newFirst).Add(e);
                 if (plan.Secondary == Side.New)
@@ -202,6 +245,12 @@ public sealed partial class SignalEventWriter(
                     legacySecond.Add(e);
                 }
             }
+        }
+
+        // No event is refused for want of a partition: a month the timer has not made yet is made now.
+        if (newFirst.Concat(newSecond).Select(e => e.CreatedAt).ToList() is [_, ..] times && !partitions.Covers(times.Min(), times.Max()))
+        {
+            await MakePartitionsAsync(times);
         }
 
         var secondaries = new List<(Side Side, List<SignalEvent> Events)>(2);
@@ -225,7 +274,6 @@ public sealed partial class SignalEventWriter(
 
         var inserted = new HashSet<Guid>();
         var failedSecondary = 0;
-        var connection = await session.OpenAsync();
         try
         {
             await using var tx = await connection.BeginTransactionAsync();
@@ -280,6 +328,39 @@ public sealed partial class SignalEventWriter(
     }
 
     /// <summary>
+    /// The stored time of each id a client sent without a time, recording the ones not seen before; null
+    /// when the group has none (then this costs nothing). Committed on its own before the group's
+    /// transaction: a group that fails and is retried, here or by the client, finds the same time.
+    /// </summary>
+    private static async Task<Dictionary<Guid, DateTimeOffset>?> FirstSeenTimesAsync(
+        WriterConnection session, NpgsqlConnection connection, List<PendingWrite> group)
+    {
+        var untimed = group.SelectMany(p => p.Events).Where(e => e.NeedsFirstSeen).ToList();
+        if (untimed.Count == 0)
+        {
+            return null;
+        }
+        try
+        {
+            await using var command = new NpgsqlCommand("SELECT id, created_at FROM signal_event_times(@ids, @times)", connection);
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", [.. untimed.Select(e => e.Id)]));
+            command.Parameters.Add(new NpgsqlParameter<DateTime[]>("times", [.. untimed.Select(e => e.CreatedAt.UtcDateTime)]));
+            var times = new Dictionary<Guid, DateTimeOffset>(untimed.Count);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                times[reader.GetGuid(0)] = new DateTimeOffset(reader.GetDateTime(1), TimeSpan.Zero);
+            }
+            return times;
+        }
+        catch (Exception ex) when (DatabaseExtensions.IsUnavailable(ex) || ex is not PostgresException)
+        {
+            await session.ResetAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Runs the authoritative INSERTs, the secondary ones (each under the savepoint) and COMMIT as one
     /// batch. Returns null when all of it succeeded, or which secondary failed and why; any other
     /// failure throws, and disposing the transaction rolls it back.
@@ -318,7 +399,8 @@ public sealed partial class SignalEventWriter(
             }
             return null;
         }
-        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex) && FailedSecondary(savepoints, secondaryCommands) is var index and >= 0)
+        catch (PostgresException ex) when (!DatabaseExtensions.IsUnavailable(ex) && !EventPartitions.IsMissingPartition(ex)
+                                           && FailedSecondary(savepoints, secondaryCommands) is var index and >= 0)
         {
             return (index, ex);
         }
@@ -429,7 +511,7 @@ public sealed partial class SignalEventWriter(
                                    target_id, event_type, source_component, metadata, created_at)
         SELECT * FROM unnest(@id, @signal_id, @content_id, @content_type, @user_id, @session_id, @target_type,
                              @target_id, @event_type, @source_component, @metadata, @created_at)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """;
 
     private const string InsertLegacySql = """

@@ -4,6 +4,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SignalFunctions.Guard;
+using SignalFunctions.Partitions;
 
 namespace SignalFunctions.Migrations;
 
@@ -15,7 +16,8 @@ namespace SignalFunctions.Migrations;
 /// and stops cleanly at its time budget.
 /// </summary>
 public sealed partial class Backfill(
-    NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, IOptions<GuardOptions> guardOptions, ILogger<Backfill> logger)
+    NpgsqlDataSource dataSource, IOptions<MigrationOptions> options, IOptions<GuardOptions> guardOptions, EventPartitions partitions,
+    ILogger<Backfill> logger)
 {
     // Fewest ingest requests a latency window is judged on: a p99 of fewer is mostly one request.
     private const int LatencyWindowRequests = 200;
@@ -38,6 +40,10 @@ public sealed partial class Backfill(
         if (state.CompletedAt is not null)
         {
             return new BackfillRun(await ReadAsync(connection, migration, ct), 0, watch.Elapsed, TimeSpan.Zero, "already complete");
+        }
+        if (state.LastKey is null)
+        {
+            await EnsureTargetPartitionsAsync(connection, migration, settings, ct);
         }
 
         var batchSize = Math.Clamp(state.BatchSize, settings.MinBatchSize, settings.MaxBatchSize);
@@ -305,6 +311,31 @@ public sealed partial class Backfill(
         return conditions.Count > 0 ? "WHERE " + string.Join(" AND ", conditions) : "";
     }
 
+    /// <summary>
+    /// Before the first batch into signal_events: a partition for every month from the source's oldest
+    /// row to now, or those rows would stall the backfill for want of one. Nothing to do (and no scan
+    /// for the oldest) while a MINVALUE partition takes everything older, as on a fresh database; it
+    /// matters once retention has dropped that partition.
+    /// </summary>
+    private async Task EnsureTargetPartitionsAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
+    {
+        if (m.Target != EventPartitions.Table || m.SourceTime is null || !await connection.ExecuteScalarAsync<bool>(new CommandDefinition("""
+                SELECT EXISTS (SELECT FROM partition_bounds(@Target))
+                   AND NOT EXISTS (SELECT FROM partition_bounds(@Target) WHERE lower_bound IS NULL)
+                """, m, cancellationToken: ct)))
+        {
+            return;
+        }
+        var oldest = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+            $"SELECT min({m.SourceTime}) FROM {m.SourceFrom} s {(m.SourceFilter is null ? "" : $"WHERE ({m.SourceFilter})")}",
+            settings.ArgumentsWith(m, null), cancellationToken: ct));
+        if (oldest is { } from)
+        {
+            var made = await partitions.EnsureCoveringAsync(DateTime.SpecifyKind(from, DateTimeKind.Utc), DateTimeOffset.UtcNow, ct);
+            LogPartitionsMade(m.Name, made, m.Target, from);
+        }
+    }
+
     private sealed record State(string? LastKey, int BatchSize, DateTime? CompletedAt, long RowsScanned, long RowsCopied, long? RowsTotal);
 
     private static async Task<State> StartAsync(NpgsqlConnection connection, DataMigration m, MigrationOptions settings, CancellationToken ct)
@@ -364,6 +395,9 @@ public sealed partial class Backfill(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: {RowsThisRun} rows this run, {RowsScanned} of {RowsTotal} in all, {RowsPerSecond:0} rows/s, ETA {Eta} ({Outcome})")]
     private partial void LogRun(string migration, long rowsThisRun, long rowsScanned, long? rowsTotal, double? rowsPerSecond, string eta, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backfill {Migration}: made {Count} partition(s) of {Table} for the source's rows from {Oldest:u} on")]
+    private partial void LogPartitionsMade(string migration, int count, string table, DateTime oldest);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Backfill {Migration}: the batch's error could not be recorded in backfill_progress")]
     private partial void LogErrorNotRecorded(Exception exception, string migration);

@@ -79,6 +79,16 @@ public sealed record DataMigration
     public string? TargetChangedAt { get; init; }
 
     /// <summary>
+    /// A timestamptz expression over s: the row's time, equal to <see cref="TargetTime"/> of its copy.
+    /// With a target partitioned on that time, parity compares one partition at a time, and the first
+    /// backfill run makes the partitions the rows need. Null: neither (parity refuses a partition).
+    /// </summary>
+    public string? SourceTime { get; init; }
+
+    /// <summary>The target's partition key as an expression over t, e.g. <c>t.created_at</c>; see <see cref="SourceTime"/>.</summary>
+    public string? TargetTime { get; init; }
+
+    /// <summary>
     /// Makes the target rows for @keys equal to the source rows (insert or update). Also what a
     /// queued <see cref="RepairJob.SyncKeyOperation"/> entry for the new side replays.
     /// </summary>

@@ -1,6 +1,7 @@
 using Dapper;
 using Npgsql;
 using SignalFunctions.Flags;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 
 namespace SignalFunctions.Migrations;
@@ -12,7 +13,9 @@ public static class MigrationOverview
     public const int KeysShown = 20;
 
     /// <param name="guardEnabled">Whether the guard runs (Guard:Enabled).</param>
-    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(NpgsqlConnection connection, FlagSnapshot flags, bool guardEnabled, CancellationToken ct)
+    /// <param name="partitions">Shown with every migration that has its table among its own.</param>
+    public static async Task<IReadOnlyList<MigrationState>> ReadAsync(
+        NpgsqlConnection connection, FlagSnapshot flags, bool guardEnabled, PartitionsSummary? partitions, CancellationToken ct)
     {
         var pending = (await connection.QueryAsync<(string Migration, long Count)>(new CommandDefinition(
                 "SELECT migration, count(*) FROM repair_entries WHERE resolved_at IS NULL GROUP BY migration", cancellationToken: ct)))
@@ -27,7 +30,8 @@ public static class MigrationOverview
             }
             BackfillSummary? backfill = null;
             ParitySummary? parity = null;
-            if (MigrationCatalog.Find(name) is { } declared)
+            var declared = MigrationCatalog.Find(name);
+            if (declared is not null)
             {
                 var progress = await Backfill.ReadAsync(connection, declared, ct);
                 backfill = new BackfillSummary(progress.RowsScanned, progress.RowsCopied, progress.RowsTotal, progress.Percent,
@@ -53,7 +57,8 @@ public static class MigrationOverview
             var guard = new GuardState(guardEnabled, guardEnabled && flag.Stage >= Stage.DualWrite, guardActions.FirstOrDefault());
             states.Add(new MigrationState(name, flag.Stage.Name(), flag.Percent, flag.Stage.Previous().Name(), flag.Version,
                 flag.UpdatedAt.UtcDateTime, backfill, parity, pending.GetValueOrDefault(name), cutOver.Contains(name), history, guardActions,
-                next?.Name(), blockedBy, guard));
+                next?.Name(), blockedBy, guard,
+                partitions is not null && declared is not null && declared.TablesOf(Side.New).Concat(declared.TablesOf(Side.Legacy)).Contains(partitions.Table) ? partitions : null));
         }
         return states;
     }

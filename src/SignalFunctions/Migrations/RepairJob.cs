@@ -60,7 +60,7 @@ public sealed partial class RepairJob(
     }
 
     /// <summary>
-    /// Makes the keys of the latest unclean parity report equal on both sides, from the side the
+    /// Makes the keys of the latest unclean parity report (whole, or of one partition) equal on both sides, from the side the
     /// stage trusts. During a partial rollout that is the stage most journeys are on (the previous
     /// one): divergence inside a rollout comes from failed secondary writes, which the entries cover.
     /// A fix that fails is rolled back and its error kept on the report, which stays unrepaired for
@@ -68,7 +68,7 @@ public sealed partial class RepairJob(
     /// </summary>
     private async Task<(int Fixed, string? Error)> FixParityKeysAsync(NpgsqlConnection connection, DataMigration m, CancellationToken ct)
     {
-        var report = await Parity.LatestAsync(connection, m.Name, ct);
+        var report = await Parity.LatestOfAnyScopeAsync(connection, m.Name, ct);
         if (report is null || report.Equal || await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
                 "SELECT repaired_at IS NOT NULL FROM parity_reports WHERE id = @Id", report, cancellationToken: ct)))
         {
@@ -217,7 +217,7 @@ public sealed partial class RepairJob(
         SELECT id, signal_id, content_id, content_type, user_id, session_id, target_type,
                target_id, event_type, source_component, metadata, created_at
           FROM jsonb_populate_record(null::signal_events, @payload::jsonb)
-        ON CONFLICT (id) DO NOTHING
+        ON CONFLICT DO NOTHING
         """;
 
     private const string ReplayLegacyEventSql = """

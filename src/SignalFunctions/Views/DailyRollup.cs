@@ -236,9 +236,15 @@ public sealed partial class DailyRollup(NpgsqlDataSource dataSource, IOptions<Vi
                             WHERE f.content_id = r.content_id AND f.day = r.day AND f.event_type = r.event_type)
         """;
 
+    // A decision: days below signal_events' lowest partition bound were retired by retention (their
+    // partitions dropped whole, or being detached), and the rollup keeps their rows as the only record
+    // of those days. The bound is -infinity while a MINVALUE partition exists or the table is not partitioned.
     private const string DeleteVanishedFullSql = """
         DELETE FROM signal_daily_rollup r
-         WHERE NOT EXISTS (SELECT FROM rollup_fresh f
+         WHERE r.day >= (SELECT coalesce((CASE WHEN bool_or(lower_bound IS NULL) THEN NULL ELSE min(lower_bound) END AT TIME ZONE 'UTC')::date,
+                                         '-infinity')
+                           FROM partition_bounds('signal_events') WHERE NOT detach_pending)
+           AND NOT EXISTS (SELECT FROM rollup_fresh f
                             WHERE f.content_id = r.content_id AND f.day = r.day AND f.event_type = r.event_type)
         """;
 

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using OpenQA.Selenium;
 using SignalFunctions.Migrations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.Clicks;
 
@@ -426,6 +427,43 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         [.. url.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
             .Select(p => (Uri.UnescapeDataString(p[0]), Uri.UnescapeDataString(p.Length > 1 ? p[1].Replace('+', ' ') : "")))];
+
+    [Fact]
+    public async Task Event_partitions_show_each_partition_and_what_retention_archived_as_the_database_holds_them()
+    {
+        using var page = ConsolePage.Open(fixture.App);
+        var partitions = await fixture.Db.QueryAsync<(string Name, DateTime? Lower, DateTime? Upper)>(
+            "SELECT partition, lower_bound, upper_bound FROM partition_bounds('signal_events') ORDER BY lower_bound NULLS FIRST");
+        await page.UntilAsync(() => page.Texts("#partitions tr[data-partition]").Count, n => n == partitions.Count, $"{partitions.Count} partition rows");
+
+        var rows = Rows("#partitions .partitions-table tbody tr", page);
+        Assert.Equal(partitions.Select(p => (p.Name, PartitionInfo.RangeOf(p.Lower, p.Upper))), rows.Select(r => (r[0], r[1])));
+        Assert.DoesNotContain(fixture.RetiredPartition, rows.Select(r => r[0]));
+        // Due: ending on or before the month two back; kept, because signal-events left off.
+        var due = await fixture.Db.QueryAsync<string>($"""
+            SELECT partition FROM partition_bounds('signal_events')
+             WHERE upper_bound <= date_trunc('month', now(), 'UTC') - interval '{ConsoleFixture.RetentionMonths} months'
+            """);
+        Assert.Equal(["signal_events_history"], due);
+        Assert.Equal(due, rows.Where(r => r[4] == "due, kept").Select(r => r[0]));
+        Assert.Equal(rows.Count - due.Count, rows.Count(r => r[4] == ""));
+        var stage = await fixture.Db.ScalarAsync<string>("SELECT stage FROM stage_flags WHERE migration = 'signal-events'");
+        Assert.StartsWith($"Due but kept: migration signal-events is at {stage}: its backfill, parity and repair still read signal_events",
+            page.Text("#partitions [data-field=kept-because]"), StringComparison.Ordinal);
+        Assert.StartsWith($"Retention: {ConsoleFixture.RetentionMonths} months: partitions ending on or before ", page.Text("#partitions [data-field=retention]"), StringComparison.Ordinal);
+
+        var archived = (await fixture.Db.QueryAsync<(string Partition, DateTime From, DateTime To, string State, long Rows, string File, string Sha256)>(
+            "SELECT partition, range_from, range_to, state, rows, file, sha256 FROM partition_archives")).Single();
+        Assert.Equal((fixture.RetiredPartition, "dropped", (long)ConsoleFixture.RetiredRows), (archived.Partition, archived.State, archived.Rows));
+        var archive = Assert.Single(Rows("#partitions .archives-table tbody tr", page));
+        Assert.Equal(
+            [archived.Partition, PartitionInfo.RangeOf(archived.From, archived.To), archived.State, $"{archived.Rows:N0}", archived.Sha256],
+            [archive[1], archive[2], archive[3], archive[4], archive[6]]);
+        Assert.StartsWith(archived.File, archive[5], StringComparison.Ordinal);
+        Assert.True(File.Exists(archived.File), archived.File);
+        page.AssertNothingInjected();
+        page.Screenshot("console-partitions", "#partitions");
+    }
 
     private static List<string[]> Rows(string css, ConsolePage page) =>
         ((ReadOnlyCollection<object>)page.Run("return [...document.querySelectorAll(arguments[0])].map(r => [...r.cells].map(c => c.textContent))", css)!)

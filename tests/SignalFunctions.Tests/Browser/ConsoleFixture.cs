@@ -1,6 +1,8 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 using SignalFunctions.Tests.Faults;
 using SignalFunctions.Tests.Infrastructure;
@@ -12,7 +14,9 @@ namespace SignalFunctions.Tests.Browser;
 /// console must show: signal-events at dual_write with its backfill cut off after one batch, a
 /// parity report with rows missing and one row different, a failed secondary write in the repair
 /// queue, a journey of several events with hostile metadata, and a journey longer than the Signal
-/// Path Viewer's limit; and clicks with chronologies over a month, one of them hostile.
+/// Path Viewer's limit; clicks with chronologies over a month, one of them hostile; and signal_events
+/// with a month archived and dropped by retention (Events__RetentionMonths=2) and older history due
+/// but kept, because signal-events is past off.
 /// </summary>
 public sealed class ConsoleFixture : IAsyncLifetime
 {
@@ -35,10 +39,21 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public const int LongJourneyEvents = 1005;
 
+    public const int RetentionMonths = 2;
+
+    /// <summary>The partition retention archived and dropped before the stage left off.</summary>
+    public string RetiredPartition { get; private set; } = "";
+
+    public const int RetiredRows = 40;
+
+    private readonly string _archives = Directory.CreateTempSubdirectory("console-archives-").FullName;
+
     public async Task InitializeAsync()
     {
         Db = await TestDatabase.CreateAsync();
-        App = await AppProcess.StartAsync(Db.ConnectionString, FaultKit.TimersOff());
+        var settings = FaultKit.TimersOff();
+        settings["Events__RetentionMonths"] = $"{RetentionMonths}";
+        App = await AppProcess.StartAsync(Db.ConnectionString, settings);
         // Batches of 100, so one batch is a tenth of the seeded rows.
         Engine = new Engine(Db, new MigrationOptions { ParityFenceSeconds = 0, MinBatchSize = 100, MaxBatchSize = 100 });
 
@@ -50,6 +65,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
               FROM generate_series(1, @events) AS i
             """, new { journey = LongJourney.ToString(), events = LongJourneyEvents });
 
+        await RetireAMonthAsync();
         await Engine.MoveAsync(SignalEvents, Stage.DualWrite);
         await App.WaitForStageAsync(SignalEvents.Name, "dual_write", TimeSpan.FromSeconds(10));
         await BackfillOneBatchAsync();
@@ -64,6 +80,20 @@ public sealed class ConsoleFixture : IAsyncLifetime
             """);
         await Engine.ParityAsync(SignalEvents);
         await SeedClicksAsync();
+    }
+
+    /// <summary>
+    /// History up to three months back, then a partition a month: the oldest month is filled and
+    /// archived as retention does it (the gate lets it while signal-events is off); the history stays due.
+    /// </summary>
+    private async Task RetireAMonthAsync()
+    {
+        RetiredPartition = (await Db.PastMonthsAsync(3, keepHistory: true))[0];
+        await Db.FillAsync(RetiredPartition, RetiredRows);
+        await using var services = TimerServices.For(Db, new Dictionary<string, string?> { ["Events:RetentionMonths"] = $"{RetentionMonths}" });
+        var run = await services.GetRequiredService<PartitionRetention>().RetireAsync(
+            new RetireRequest(RetiredPartition, _archives, DryRun: false, "console-test"), null, CancellationToken.None);
+        Assert.Equal("dropped", Assert.Single(run!.Retired).State);
     }
 
     /// <summary>A click whose utm values a spreadsheet would run as formulas or a page as markup.</summary>
@@ -190,5 +220,6 @@ public sealed class ConsoleFixture : IAsyncLifetime
         {
             await Db.DisposeAsync();
         }
+        Directory.Delete(_archives, recursive: true);
     }
 }

@@ -43,7 +43,7 @@ public sealed class PackageContractTests(ITestOutputHelper output) : IAsyncLifet
         ("ConsoleFile", "console/{file}", ["GET"], "anonymous"),
     ];
 
-    public static readonly string[] TimerFunctions = ["Backfill", "Parity", "Repair", "RefreshViews", "Guard"];
+    public static readonly string[] TimerFunctions = ["Backfill", "Parity", "Repair", "RefreshViews", "Guard", "Partitions"];
 
     [Fact]
     public async Task Package_holds_what_the_host_reads_for_a_dotnet_isolated_app()
@@ -106,7 +106,7 @@ public sealed class PackageContractTests(ITestOutputHelper output) : IAsyncLifet
         var package = await FunctionPackage.GetAsync();
         var error = await Assert.ThrowsAsync<DevHostException>(() =>
             PackagedApp.HostAsync(package, PackagedApp.Settings(_db.ConnectionString), withSample: false));
-        Assert.Matches("'%(Backfill|Parity|Repair|RefreshViews|Guard)Schedule%' does not resolve to a value", error.Message);
+        Assert.Matches("'%(Backfill|Parity|Repair|RefreshViews|Guard|Partitions)Schedule%' does not resolve to a value", error.Message);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed partial class TimerScheduleDefaultsTests
         var infra = InfraSchedule().Matches(File.ReadAllText(Path.Combine(Repo.Root, "infra", "variables.tf")))
             .ToDictionary(m => m.Groups["name"].Value, m => m.Groups["schedule"].Value);
 
-        Assert.Equal(5, TimerFunctions.Names.Count);
+        Assert.Equal(6, TimerFunctions.Names.Count);
         foreach (var timer in TimerFunctions.Names)
         {
             var setting = $"{timer}Schedule";

@@ -5,6 +5,7 @@ using SignalFunctions.Guard;
 using SignalFunctions.Ingest;
 using SignalFunctions.Migrations;
 using SignalFunctions.Migrations.Declarations;
+using SignalFunctions.Partitions;
 using SignalFunctions.Stages;
 using SignalFunctions.Views;
 
@@ -15,13 +16,16 @@ public sealed class Engine(TestDatabase db, MigrationOptions? settings = null)
 {
     private readonly IOptions<MigrationOptions> _options = Options.Create(settings ?? new MigrationOptions { ParityFenceSeconds = 0 });
 
-    public Backfill Backfill => new(db.DataSource, _options, Options.Create(new GuardOptions()), NullLogger<Backfill>.Instance);
+    public Backfill Backfill => new(db.DataSource, _options, Options.Create(new GuardOptions()), Partitions, NullLogger<Backfill>.Instance);
+
+    public EventPartitions Partitions => new(db.DataSource, Options.Create(new EventsOptions()), NullLogger<EventPartitions>.Instance);
 
     public Parity Parity => new(db.DataSource, _options, NullLogger<Parity>.Instance);
 
     public Task<BackfillRun> BackfillAsync(DataMigration m) => Backfill.RunAsync(m, TimeSpan.FromMinutes(5), null, CancellationToken.None);
 
-    public async Task<ParityReport> ParityAsync(DataMigration m) => (await Parity.RunAsync(m, CancellationToken.None))!;
+    /// <summary>Parity of the whole table, or of one partition of the target.</summary>
+    public async Task<ParityReport> ParityAsync(DataMigration m, string? partition = null) => (await Parity.RunAsync(m, CancellationToken.None, partition))!;
 
     public async Task<BackfillProgress> BackfillProgressAsync(DataMigration m)
     {

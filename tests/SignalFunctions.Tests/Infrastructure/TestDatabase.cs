@@ -13,16 +13,25 @@ public sealed class TestDatabase : IAsyncLifetime
     private string _admin = "";
     public NpgsqlDataSource DataSource { get; private set; } = null!;
 
-    public static async Task<TestDatabase> CreateAsync(string? adminConnectionString = null)
+    /// <param name="stopBefore">
+    /// Apply only the schema files named before this (e.g. "0018"), so a test can fill the database
+    /// as an existing one was filled; <see cref="MigrateAsync"/> applies the rest.
+    /// </param>
+    public static async Task<TestDatabase> CreateAsync(string? adminConnectionString = null, string? stopBefore = null)
     {
         var database = new TestDatabase();
-        await database.InitializeAsync(adminConnectionString);
+        await database.InitializeAsync(adminConnectionString, stopBefore);
         return database;
     }
 
-    public Task InitializeAsync() => InitializeAsync(null);
+    public Task InitializeAsync() => InitializeAsync(null, null);
 
-    private async Task InitializeAsync(string? adminConnectionString)
+    /// <summary>Applies the schema files not applied yet, as the app does at start.</summary>
+    public Task MigrateAsync() => Migrator.MigrateAsync(CancellationToken.None);
+
+    private SchemaMigrator Migrator => new(DataSource, NullLogger<SchemaMigrator>.Instance);
+
+    private async Task InitializeAsync(string? adminConnectionString, string? stopBefore)
     {
         var admin = _admin = adminConnectionString ?? await SharedPostgres.AdminConnectionStringAsync();
         await using (var connection = new NpgsqlConnection(admin))
@@ -32,7 +41,7 @@ public sealed class TestDatabase : IAsyncLifetime
         }
         ConnectionString = new NpgsqlConnectionStringBuilder(admin) { Database = Name }.ConnectionString;
         DataSource = DatabaseExtensions.CreateDataSource(ConnectionString);
-        await new SchemaMigrator(DataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
+        await Migrator.MigrateAsync(CancellationToken.None, stopBefore);
     }
 
     public async Task DisposeAsync()

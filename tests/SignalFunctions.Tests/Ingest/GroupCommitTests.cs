@@ -38,12 +38,12 @@ public sealed class GroupCommitTests : IAsyncLifetime
         // More than Npgsql's auto-prepare threshold, so the failure hits prepared statements too.
         for (var i = 0; i < 7; i++)
         {
-            await AssertAcceptedAsync(Events.Json(Events.Signal()), accepted: 1, duplicates: 0);
+            await _app.AssertAcceptedAsync(Events.Json(Events.Signal()), accepted: 1, duplicates: 0);
         }
         await _db.ExecuteAsync("ALTER TABLE signal_events RENAME TO signal_events_away");
         var batch = new[] { Events.Signal(), Events.Signal(), Events.Signal() };
 
-        await AssertAcceptedAsync(Events.Json(batch), accepted: 3, duplicates: 0);
+        await _app.AssertAcceptedAsync(Events.Json(batch), accepted: 3, duplicates: 0);
 
         var ids = batch.Select(e => (Guid)e["id"]!).ToArray();
         Assert.Equal(3L, await _db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events WHERE id = ANY(@ids)", new { ids }));
@@ -55,7 +55,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
 
         await _db.ExecuteAsync("ALTER TABLE signal_events_away RENAME TO signal_events");
         var after = Events.Signal();
-        await AssertAcceptedAsync(Events.Json(after), accepted: 1, duplicates: 0);
+        await _app.AssertAcceptedAsync(Events.Json(after), accepted: 1, duplicates: 0);
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @id", new { id = (Guid)after["id"]! }));
     }
 
@@ -66,7 +66,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         var e = Events.Signal();
         e["metadata"] = new Dictionary<string, object> { ["page"] = "/blog/a", ["signal_id"] = "from-the-client" };
 
-        await AssertAcceptedAsync(Events.Json(e), accepted: 1, duplicates: 0);
+        await _app.AssertAcceptedAsync(Events.Json(e), accepted: 1, duplicates: 0);
 
         var metadata = await _db.ScalarAsync<string>("SELECT metadata::text FROM blog_attribution_events WHERE id = @id", new { id = (Guid)e["id"]! });
         using var stored = JsonDocument.Parse(metadata);
@@ -82,7 +82,7 @@ public sealed class GroupCommitTests : IAsyncLifetime
         var repeat = Events.Signal();
         repeat["id"] = first["id"];
 
-        await AssertAcceptedAsync(Events.Json(new[] { first, Events.Signal(), repeat }), accepted: 2, duplicates: 1);
+        await _app.AssertAcceptedAsync(Events.Json(new[] { first, Events.Signal(), repeat }), accepted: 2, duplicates: 1);
 
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events WHERE id = @id", new { id = (Guid)first["id"]! }));
         Assert.Equal(1L, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events WHERE id = @id", new { id = (Guid)first["id"]! }));
@@ -108,16 +108,6 @@ public sealed class GroupCommitTests : IAsyncLifetime
         var total = requests.Sum(r => r.Length);
         Assert.Equal((long)total, await _db.ScalarAsync<long>("SELECT count(*) FROM blog_attribution_events"));
         Assert.Equal((long)total, await _db.ScalarAsync<long>("SELECT count(*) FROM signal_events"));
-    }
-
-    private async Task AssertAcceptedAsync(string json, int accepted, int duplicates)
-    {
-        using var response = await _app.PostJsonAsync("/api/signal/events", json);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, body);
-        using var receipt = JsonDocument.Parse(body);
-        Assert.Equal(accepted, receipt.RootElement.GetProperty("accepted").GetInt32());
-        Assert.Equal(duplicates, receipt.RootElement.GetProperty("duplicates").GetInt32());
     }
 
     private Task SetStageAsync(string stage) => _db.SetStageAndWaitAsync(_app, "signal-events", stage);

@@ -187,6 +187,20 @@ public sealed class SignalEventParserTests
     }
 
     [Fact]
+    public void Only_a_client_id_without_a_client_time_needs_the_first_seen_time()
+    {
+        var untimed = Events.Signal();
+        var timed = Events.Signal();
+        timed["occurred_at"] = Now.AddMinutes(-1).ToString("O");
+        var serverId = Events.Signal();
+        serverId.Remove("id");
+
+        Assert.True(Assert.Single(Parse(Events.Json(untimed)).Events).NeedsFirstSeen);
+        Assert.False(Assert.Single(Parse(Events.Json(timed)).Events).NeedsFirstSeen);
+        Assert.False(Assert.Single(Parse(Events.Json(serverId)).Events).NeedsFirstSeen);
+    }
+
+    [Fact]
     public void Metadata_is_stored_as_checked_even_with_unusual_unicode()
     {
         var e = Events.Signal();

@@ -139,7 +139,7 @@ public sealed class IngestYieldTests
     {
         await using var db = await TestDatabase.CreateAsync();
         var settings = new MigrationOptions { MinBatchSize = 50, MaxBatchSize = 50, YieldRatio = 2, MaxYieldRatio = 16, MaxIngestSlowdown = 1.5 };
-        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1 }), NullLogger<Backfill>.Instance);
+        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1 }), new Engine(db).Partitions, NullLogger<Backfill>.Instance);
         await new Engine(db).SeedLegacyEventsAsync(20_000);
 
         var reports = new List<BackfillProgress>();
@@ -177,7 +177,7 @@ public sealed class IngestYieldTests
     {
         await using var db = await TestDatabase.CreateAsync();
         var settings = new MigrationOptions { MinBatchSize = 50, MaxBatchSize = 50, YieldRatio = 2, MaxIngestSlowdown = slowdown };
-        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1, Enabled = guard }), NullLogger<Backfill>.Instance);
+        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1, Enabled = guard }), new Engine(db).Partitions, NullLogger<Backfill>.Instance);
         await new Engine(db).SeedLegacyEventsAsync(2_000);
 
         var reports = new List<BackfillProgress>();
@@ -197,7 +197,7 @@ public sealed class IngestYieldTests
     {
         await using var db = await TestDatabase.CreateAsync();
         var settings = new MigrationOptions { MinBatchSize = 50, MaxBatchSize = 50, YieldRatio = 2, MaxIngestSlowdown = 1.5 };
-        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1 }), NullLogger<Backfill>.Instance);
+        var backfill = new Backfill(db.DataSource, Options.Create(settings), Options.Create(new GuardOptions { FlushSeconds = 1 }), new Engine(db).Partitions, NullLogger<Backfill>.Instance);
         await new Engine(db).SeedLegacyEventsAsync(2_000);
 
         // A session at work the whole time (as the app's own listeners and flushes are), writing no ingest measurements.

@@ -39,12 +39,8 @@ public static class SignalEventsMigration
     // Only these target rows have a legacy counterpart; the rest live in signal_events alone.
     private const string HasLegacyHome = "t.content_type = 'article' AND t.source_component <> 'distribution'";
 
-    private const string UpdateTarget = """
-        ON CONFLICT (id) DO UPDATE SET signal_id = EXCLUDED.signal_id, content_id = EXCLUDED.content_id,
-          content_type = EXCLUDED.content_type, user_id = EXCLUDED.user_id, session_id = EXCLUDED.session_id,
-          target_type = EXCLUDED.target_type, target_id = EXCLUDED.target_id, event_type = EXCLUDED.event_type,
-          source_component = EXCLUDED.source_component, metadata = EXCLUDED.metadata, created_at = EXCLUDED.created_at
-        """;
+    private const string TargetImageSql =
+        "ROW(t.id, t.signal_id, t.content_id, t.content_type, t.user_id, t.session_id, t.target_type, t.target_id, t.event_type, t.source_component, t.metadata - 'signal_id', t.created_at)::text";
 
     private const string UpdateSource = """
         ON CONFLICT (id) DO UPDATE SET blog_article_id = EXCLUDED.blog_article_id, user_id = EXCLUDED.user_id,
@@ -65,17 +61,25 @@ public static class SignalEventsMigration
         CopyBatchSql = $"""
             INSERT INTO signal_events ({TargetColumns})
             SELECT {SelectAsTarget} FROM batch s
-            ON CONFLICT (id) DO NOTHING
+            ON CONFLICT DO NOTHING
             RETURNING 1
             """,
         TargetFilter = HasLegacyHome,
         SourceImage = $"ROW({SelectAsTarget})::text",
-        TargetImage = "ROW(t.id, t.signal_id, t.content_id, t.content_type, t.user_id, t.session_id, t.target_type, t.target_id, t.event_type, t.source_component, t.metadata - 'signal_id', t.created_at)::text",
+        TargetImage = TargetImageSql,
         TargetChangedAt = "t.recorded_at",
+        // signal_events' partition key: the backfill copies it unchanged, so both sides slice alike.
+        SourceTime = "s.created_at",
+        TargetTime = "t.created_at",
+        // No ON CONFLICT DO UPDATE: the key is (id, created_at), and an update cannot move a row whose
+        // legacy created_at changed to another partition. What differs goes, then what is missing comes.
         UpsertTargetSql = $"""
+            DELETE FROM signal_events t USING blog_attribution_events s
+             WHERE s.id = ANY(@keys::uuid[]) AND t.id = s.id AND {TargetImageSql} IS DISTINCT FROM ROW({SelectAsTarget})::text;
             INSERT INTO signal_events ({TargetColumns})
-            SELECT {SelectAsTarget} FROM blog_attribution_events s WHERE s.id = ANY(@keys::uuid[])
-            {UpdateTarget}
+            SELECT {SelectAsTarget} FROM blog_attribution_events s
+             WHERE s.id = ANY(@keys::uuid[]) AND NOT EXISTS (SELECT 1 FROM signal_events t WHERE t.id = s.id)
+            ON CONFLICT DO NOTHING
             """,
         UpsertSourceSql = $"""
             INSERT INTO blog_attribution_events ({LegacyColumns})
