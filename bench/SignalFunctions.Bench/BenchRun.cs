@@ -318,7 +318,7 @@ public static class BenchRun
     /// Every event answered 202 is in the table(s) the stage writes, once; nothing else is. With
     /// <paramref name="since"/>, only signal_events rows recorded since then count (a table that holds rows of its own).
     /// </summary>
-    private static async Task<string> CheckRowsAsync(NpgsqlDataSource db, string stage, List<WrkResult> runs, DateTime? since)
+    public static async Task<string> CheckRowsAsync(NpgsqlDataSource db, string stage, List<WrkResult> runs, DateTime? since)
     {
         var accepted = runs.Sum(r => r.Accepted);
         var sent = runs.Sum(r => r.EventsSent);

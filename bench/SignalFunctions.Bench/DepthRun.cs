@@ -14,6 +14,7 @@ public static class DepthRun
 {
     private const int JourneySamples = 200;
     private const int PartitionsForJourney = 36;
+    private const int DetachLoadSeconds = 9;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     // A backfill, parity or rollup refresh of tens of millions of rows would land in a window.
@@ -26,7 +27,8 @@ public static class DepthRun
 
     private sealed record Depth(string Layout, long Rows, int Months, DepthFill.Times Fill, DepthFill.Sizes Sizes, BenchRun.Row Batch, BenchRun.Row Single);
 
-    private sealed record Operations(PartitionOps.Journey Before, PartitionOps.Journey After, List<double> AttachMs, PartitionOps.Retirement Retired);
+    private sealed record Operations(
+        PartitionOps.Journey Before, PartitionOps.Journey After, List<double> AttachMs, PartitionOps.Retirement Retired, WrkResult Load, string Check);
 
     public static async Task<Result> RunAsync(BenchSettings s, NpgsqlDataSource db, string connectionString, HttpClient http, int postmaster)
     {
@@ -58,8 +60,17 @@ public static class DepthRun
             var before = await PartitionOps.JourneyAsync(db, JourneySamples);
             var attach = await PartitionOps.AttachEmptyMonthsAsync(db, (int)Math.Max(0, PartitionsForJourney - before.Partitions));
             var after = await PartitionOps.JourneyAsync(db, JourneySamples);
-            var retired = await PartitionOps.RetireAsync(db, months[0].Partition, s.WorkDir);
-            operations = new Operations(before, after, attach, retired);
+            // The detach beside 100-event batches, as retention runs while ingest goes on.
+            var since = await BenchRun.Scalar<DateTime>(db, "SELECT now()");
+            var load = Wrk.RunAsync(s.WrkScript, app.EventsUrl, s.BatchConnections, s.BatchSize, DetachLoadSeconds, s.OccurredAt);
+            await Task.Delay(TimeSpan.FromSeconds(DetachLoadSeconds / 3.0));
+            var retired = await PartitionOps.RetireAsync(db, months[0].Partition, s.WorkDir, () => load);
+            var check = await BenchRun.CheckRowsAsync(db, "complete", [await load], since);
+            if (check.StartsWith("FAIL", StringComparison.Ordinal))
+            {
+                failures.Add($"(e) ingest beside DETACH: {check}");
+            }
+            operations = new Operations(before, after, attach, retired, await load, check);
 
             if (s.PlainDepth > 0)
             {
@@ -168,7 +179,8 @@ public static class DepthRun
                 text.AppendLine(Inv, $"| ATTACH of an empty month (ensure_partition: LIKE + ATTACH), {o.AttachMs.Count} months | median {PartitionOps.Median(o.AttachMs):N1} ms, max {o.AttachMs.Max():N1} ms |");
             }
             var r = o.Retired;
-            text.AppendLine(Inv, $"| DETACH … CONCURRENTLY of {r.Partition} ({r.Rows:N0} rows) | {r.DetachS:N2} s |");
+            text.AppendLine(Inv,
+                $"| DETACH … CONCURRENTLY of {r.Partition} ({r.Rows:N0} rows), beside 100-event batch ingest | {r.DetachS:N2} s; the ingest: {o.Load.Accepted / o.Load.ElapsedS:N0} events/s over {o.Load.ElapsedS:N0} s, p99 {o.Load.P99Us / 1000.0:N1} ms, max {o.Load.MaxUs / 1000.0:N1} ms; {o.Check} |");
             text.AppendLine(Inv,
                 $"| COPY of it TO STDOUT (csv) through gzip (GZipStream, Optimal) | {r.ExportS:N1} s: {r.Rows / r.ExportS:N0} rows/s, {r.CsvBytes / 1048576.0 / r.ExportS:N1} MB/s of CSV; {r.CsvBytes / 1048576.0:N0} MB → {r.GzipBytes / 1048576.0:N0} MB ({(double)r.CsvBytes / r.GzipBytes:N1}:1) |");
             text.AppendLine(Inv, $"| DROP of the detached table | {r.DropMs:N1} ms |");
