@@ -62,7 +62,8 @@ public static class BenchRun
             await Exec(connection, $"CREATE DATABASE {dbName}");
         }
         var appConnectionString = new NpgsqlConnectionStringBuilder(s.PostgresConnectionString) { Database = dbName }.ConnectionString;
-        await using var db = NpgsqlDataSource.Create(appConnectionString);
+        // The bench's own statements include index builds over tens of millions of rows (e): no timeout.
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(appConnectionString) { CommandTimeout = 0 }.ConnectionString);
         // The schema before anything else, so COPY (c) and the header see the tables the app writes.
         await MigrateAsync(s, appConnectionString);
         var postmaster = await PostmasterPid(db);

@@ -12,7 +12,7 @@ public sealed record BenchSettings
         "--batch-connections N (16, 100-event batches) --copy-streams N (2) --app-port N (55480) --bare-port N (55481) " +
         "--results FILE (markdown copy of the table) --work DIR (logs of the app, i.e. dev host and worker, and of the bare endpoint) --app-env K=V (extra app setting, repeatable) --only a,b,c,d[,e] " +
         "--occurred-at send|omit (events carry occurred_at, as the snippet sends them, or not: the first-seen path; send) " +
-        "--depth N,N… (e: signal_events rows filled into past months before each measurement; 1000000,50000000) " +
+        "--depth N,N… (e: signal_events rows filled into past months before each measurement, in this order; 1000000,50000000) " +
         "--plain-depth N (e: then once the same in a plain, unpartitioned table; 0 = not) --depth-months N (past months filled, 12) " +
         "--fill-sessions N (months filled at once, 2)";
 
@@ -43,7 +43,10 @@ public sealed record BenchSettings
     /// <summary>False: events without occurred_at, so each id takes the app's first-seen path.</summary>
     public bool OccurredAt { get; init; } = true;
 
-    /// <summary>(e) The depths measured, ascending: rows in past partitions of signal_events.</summary>
+    /// <summary>
+    /// (e) The depths measured, in this order: rows in past partitions of signal_events. A depth may come
+    /// twice (1M, 50M, 1M), so a change in the machine's load between them shows.
+    /// </summary>
     public IReadOnlyList<long> Depths { get; init; } = [1_000_000, 50_000_000];
 
     /// <summary>(e) Rows of the plain-table comparison; 0 leaves it out.</summary>
@@ -117,7 +120,7 @@ public sealed record BenchSettings
             AppEnvironment = env,
             Only = Get("only") is { } only ? only.Split(',').ToHashSet() : new HashSet<string> { "a", "b", "c", "d" },
             OccurredAt = !values.TryGetValue("occurred-at", out var occurredAt) || occurredAt != "omit",
-            Depths = Get("depth") is { } depths ? [.. depths.Split(',').Select(Long).Order()] : [1_000_000, 50_000_000],
+            Depths = Get("depth") is { } depths ? [.. depths.Split(',').Select(Long)] : [1_000_000, 50_000_000],
             PlainDepth = Get("plain-depth") is { } plain ? Long(plain) : 0,
             DepthMonths = Int("depth-months", 12),
             FillSessions = Int("fill-sessions", 2),

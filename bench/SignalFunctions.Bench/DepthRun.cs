@@ -39,38 +39,25 @@ public static class DepthRun
         var thisMonth = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc);
         Operations? operations = null;
 
-        var app = await ServedApp.StartAsync(s, connectionString, http, TimersOff);
+        ServedApp? app = await ServedApp.StartAsync(s, connectionString, http, TimersOff);
         try
         {
             await BenchRun.SetStageAsync(db, http, app.Url, "complete");
             await WarmUpAsync(s, app);
-            List<DepthFill.Month> months = [];
             foreach (var rows in s.Depths)
             {
                 await DepthFill.DropPastPartitionsAsync(db);
                 await BenchRun.ResetTablesAsync(db);
-                months = DepthFill.Months(thisMonth, rows, s.DepthMonths);
+                var months = DepthFill.Months(thisMonth, rows, s.DepthMonths);
                 Console.WriteLine($"(e) filling {rows:N0} rows into {months.Count} past months of the partitioned table, {s.FillSessions} at a time (load {ProcFs.LoadAverage():N2})…");
                 var fill = await DepthFill.FillPartitionedAsync(db, months, s.FillSessions);
                 var sizes = await DepthFill.SizesAsync(db, months.Select(m => m.Partition).ToList(), rows);
                 depths.Add(await MeasureAsync(s, db, app, postmaster, "partitioned", rows, months.Count, fill, sizes, failures));
+                if (operations is null && rows == s.Depths.Max())
+                {
+                    operations = await OperationsAsync(s, db, app, months[0].Partition, failures);
+                }
             }
-
-            Console.WriteLine($"(e) partition operations at {s.Depths[^1]:N0} rows…");
-            var before = await PartitionOps.JourneyAsync(db, JourneySamples);
-            var attach = await PartitionOps.AttachEmptyMonthsAsync(db, (int)Math.Max(0, PartitionsForJourney - before.Partitions));
-            var after = await PartitionOps.JourneyAsync(db, JourneySamples);
-            // The detach beside 100-event batches, as retention runs while ingest goes on.
-            var since = await BenchRun.Scalar<DateTime>(db, "SELECT now()");
-            var load = Wrk.RunAsync(s.WrkScript, app.EventsUrl, s.BatchConnections, s.BatchSize, DetachLoadSeconds, s.OccurredAt);
-            await Task.Delay(TimeSpan.FromSeconds(DetachLoadSeconds / 3.0));
-            var retired = await PartitionOps.RetireAsync(db, months[0].Partition, s.WorkDir, () => load);
-            var check = await BenchRun.CheckRowsAsync(db, "complete", [await load], since);
-            if (check.StartsWith("FAIL", StringComparison.Ordinal))
-            {
-                failures.Add($"(e) ingest beside DETACH: {check}");
-            }
-            operations = new Operations(before, after, attach, retired, await load, check);
 
             if (s.PlainDepth > 0)
             {
@@ -78,7 +65,7 @@ public static class DepthRun
                 app = null;
                 await DepthFill.DropPastPartitionsAsync(db);
                 await BenchRun.ResetTablesAsync(db);
-                months = DepthFill.Months(thisMonth, s.PlainDepth, s.DepthMonths);
+                var months = DepthFill.Months(thisMonth, s.PlainDepth, s.DepthMonths);
                 Console.WriteLine($"(e) filling {s.PlainDepth:N0} rows into a plain signal_events (load {ProcFs.LoadAverage():N2})…");
                 var fill = await DepthFill.FillPlainAsync(db, months, s.FillSessions);
                 var sizes = await DepthFill.SizesAsync(db, [DepthFill.Table], s.PlainDepth);
@@ -89,6 +76,11 @@ public static class DepthRun
                 depths.Add(await MeasureAsync(s, db, app, postmaster, "plain", s.PlainDepth, months.Count, fill, sizes, failures));
             }
         }
+        catch (Exception ex) when (depths.Count > 0)
+        {
+            // What was measured before still goes into the report; the run fails.
+            failures.Add($"(e) stopped after {depths.Count} depth(s): {ex.GetType().Name}: {ex.Message}");
+        }
         finally
         {
             if (app is not null)
@@ -97,6 +89,28 @@ public static class DepthRun
             }
         }
         return new Result([.. depths.SelectMany(d => new[] { d.Batch, d.Single })], failures, Report(s, depths, operations));
+    }
+
+    /// <summary>The partition operations on the deepest fill; <paramref name="oldest"/> is the month retired.</summary>
+    private static async Task<Operations> OperationsAsync(BenchSettings s, NpgsqlDataSource db, ServedApp app, string oldest, List<string> failures)
+    {
+        Console.WriteLine($"(e) partition operations at {s.Depths.Max():N0} rows…");
+        var before = await PartitionOps.JourneyAsync(db, JourneySamples);
+        var attach = await PartitionOps.AttachEmptyMonthsAsync(db, (int)Math.Max(0, PartitionsForJourney - before.Partitions));
+        var after = await PartitionOps.JourneyAsync(db, JourneySamples);
+        // The detach beside 100-event batches, as retention runs while ingest goes on.
+        var since = await BenchRun.Scalar<DateTime>(db, "SELECT now()");
+        var load = Wrk.RunAsync(s.WrkScript, app.EventsUrl, s.BatchConnections, s.BatchSize, DetachLoadSeconds, s.OccurredAt);
+        await Task.Delay(TimeSpan.FromSeconds(DetachLoadSeconds / 3.0));
+        var retired = await PartitionOps.RetireAsync(db, oldest, s.WorkDir, () => load);
+        var check = await BenchRun.CheckRowsAsync(db, "complete", [await load], since);
+        if (check.StartsWith("FAIL", StringComparison.Ordinal))
+        {
+            failures.Add($"(e) ingest beside DETACH: {check}");
+        }
+        var operations = new Operations(before, after, attach, retired, await load, check);
+        Console.WriteLine(OperationsTable(s, operations));
+        return operations;
     }
 
     private static async Task WarmUpAsync(BenchSettings s, ServedApp app)
@@ -165,26 +179,33 @@ public static class DepthRun
         if (operations is { } o)
         {
             text.AppendLine();
-            text.AppendLine(Inv, $"Partition operations, partitioned table at {s.Depths[^1]:N0} rows:");
-            text.AppendLine();
-            text.AppendLine("| operation | figure |");
-            text.AppendLine("|---|---|");
-            foreach (var j in new[] { o.Before, o.After })
-            {
-                text.AppendLine(Inv,
-                    $"| journey query (signal_id, no time predicate), {j.Partitions} partitions, median of {j.Samples} | planning {j.PlanningMs:N3} ms, execution {j.ExecutionMs:N3} ms (EXPLAIN ANALYZE); prepared, round trip {j.PreparedMs:N3} ms; {j.RowsPerJourney:N1} rows a journey |");
-            }
-            if (o.AttachMs.Count > 0)
-            {
-                text.AppendLine(Inv, $"| ATTACH of an empty month (ensure_partition: LIKE + ATTACH), {o.AttachMs.Count} months | median {PartitionOps.Median(o.AttachMs):N1} ms, max {o.AttachMs.Max():N1} ms |");
-            }
-            var r = o.Retired;
-            text.AppendLine(Inv,
-                $"| DETACH … CONCURRENTLY of {r.Partition} ({r.Rows:N0} rows), beside 100-event batch ingest | {r.DetachS:N2} s; the ingest: {o.Load.Accepted / o.Load.ElapsedS:N0} events/s over {o.Load.ElapsedS:N0} s, p99 {o.Load.P99Us / 1000.0:N1} ms, max {o.Load.MaxUs / 1000.0:N1} ms; {o.Check} |");
-            text.AppendLine(Inv,
-                $"| COPY of it TO STDOUT (csv) through gzip (GZipStream, Optimal) | {r.ExportS:N1} s: {r.Rows / r.ExportS:N0} rows/s, {r.CsvBytes / 1048576.0 / r.ExportS:N1} MB/s of CSV; {r.CsvBytes / 1048576.0:N0} MB → {r.GzipBytes / 1048576.0:N0} MB ({(double)r.CsvBytes / r.GzipBytes:N1}:1) |");
-            text.AppendLine(Inv, $"| DROP of the detached table | {r.DropMs:N1} ms |");
+            text.Append(OperationsTable(s, o));
         }
+        return text.ToString();
+    }
+
+    private static string OperationsTable(BenchSettings s, Operations o)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Inv, $"Partition operations, partitioned table at {s.Depths.Max():N0} rows:");
+        text.AppendLine();
+        text.AppendLine("| operation | figure |");
+        text.AppendLine("|---|---|");
+        foreach (var j in new[] { o.Before, o.After })
+        {
+            text.AppendLine(Inv,
+                $"| journey query (signal_id, no time predicate), {j.Partitions} partitions, median of {j.Samples} | planning {j.PlanningMs:N3} ms, execution {j.ExecutionMs:N3} ms (EXPLAIN ANALYZE); prepared, round trip {j.PreparedMs:N3} ms; {j.RowsPerJourney:N1} rows a journey; a prepared run holds {j.Locks} relation locks, {j.FastPathLocks} of them fast-path |");
+        }
+        if (o.AttachMs.Count > 0)
+        {
+            text.AppendLine(Inv, $"| ATTACH of an empty month (ensure_partition: LIKE + ATTACH), {o.AttachMs.Count} months | median {PartitionOps.Median(o.AttachMs):N1} ms, max {o.AttachMs.Max():N1} ms |");
+        }
+        var r = o.Retired;
+        text.AppendLine(Inv,
+            $"| DETACH … CONCURRENTLY of {r.Partition} ({r.Rows:N0} rows), beside 100-event batch ingest | {r.DetachS:N2} s; the ingest: {o.Load.Accepted / o.Load.ElapsedS:N0} events/s over {o.Load.ElapsedS:N0} s, p99 {o.Load.P99Us / 1000.0:N1} ms, max {o.Load.MaxUs / 1000.0:N1} ms; {o.Check} |");
+        text.AppendLine(Inv,
+            $"| COPY of it TO STDOUT (csv) through gzip (GZipStream, Optimal) | {r.ExportS:N1} s: {r.Rows / r.ExportS:N0} rows/s, {r.CsvBytes / 1048576.0 / r.ExportS:N1} MB/s of CSV; {r.CsvBytes / 1048576.0:N0} MB → {r.GzipBytes / 1048576.0:N0} MB ({(double)r.CsvBytes / r.GzipBytes:N1}:1) |");
+        text.AppendLine(Inv, $"| DROP of the detached table | {r.DropMs:N1} ms |");
         return text.ToString();
     }
 

@@ -23,8 +23,13 @@ public static class PartitionOps
          LIMIT 500
         """;
 
-    /// <summary>Medians over the sampled journeys: planning and execution as EXPLAIN ANALYZE reports them, and a prepared statement's round trip.</summary>
-    public sealed record Journey(long Partitions, int Samples, double PlanningMs, double ExecutionMs, double PreparedMs, double RowsPerJourney);
+    /// <summary>
+    /// Medians over the sampled journeys: planning and execution as EXPLAIN ANALYZE reports them, and a
+    /// prepared statement's round trip; the relation locks one prepared run holds, and how many of them
+    /// fit the backend's fast-path slots (the rest go through the shared lock table).
+    /// </summary>
+    public sealed record Journey(
+        long Partitions, int Samples, double PlanningMs, double ExecutionMs, double PreparedMs, double RowsPerJourney, long Locks, long FastPathLocks);
 
     public sealed record Retirement(string Partition, long Rows, double DetachS, double ExportS, long CsvBytes, long GzipBytes, double DropMs);
 
@@ -80,7 +85,15 @@ public static class PartitionOps
                 }
             }
         }
-        return new Journey(partitions, journeys.Count, Median(planning), Median(execution), Median(roundTrips), (double)rows / Math.Max(1, journeys.Count));
+        await using var tx = await connection.BeginTransactionAsync();
+        prepared.Transaction = tx;
+        await (await prepared.ExecuteReaderAsync()).DisposeAsync();
+        await using var locks = new NpgsqlCommand(
+            "SELECT count(*), count(*) FILTER (WHERE fastpath) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'", connection, tx);
+        await using var held = await locks.ExecuteReaderAsync();
+        await held.ReadAsync();
+        return new Journey(partitions, journeys.Count, Median(planning), Median(execution), Median(roundTrips), (double)rows / Math.Max(1, journeys.Count),
+            held.GetInt64(0), held.GetInt64(1));
     }
 
     /// <summary>
