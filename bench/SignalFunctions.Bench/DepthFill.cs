@@ -186,6 +186,17 @@ public static partial class DepthFill
         }
     }
 
+    /// <summary>
+    /// This month's partition as the app's inserts built it (random ids: its indexes grew by page
+    /// splits), beside the fill's indexes, which were built packed from sorted rows.
+    /// </summary>
+    public static async Task<Sizes> ThisMonthSizesAsync(NpgsqlDataSource db)
+    {
+        var partition = await BenchRun.Scalar<string>(db,
+            $"SELECT partition FROM partition_bounds('{Table}') WHERE lower_bound <= now() AND upper_bound > now()");
+        return await SizesAsync(db, [partition], await BenchRun.Scalar<long>(db, $"SELECT count(*) FROM {partition}"));
+    }
+
     public static async Task<Sizes> SizesAsync(NpgsqlDataSource db, IReadOnlyList<string> tables, long rows)
     {
         await using var connection = await db.OpenConnectionAsync();

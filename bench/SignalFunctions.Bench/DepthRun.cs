@@ -25,7 +25,9 @@ public static class DepthRun
 
     public sealed record Result(List<BenchRun.Row> Rows, List<string> Failures, string Report);
 
-    private sealed record Depth(string Layout, long Rows, int Months, DepthFill.Times Fill, DepthFill.Sizes Sizes, BenchRun.Row Batch, BenchRun.Row Single);
+    /// <summary>One depth's fill and measurement; ThisMonth is the partition the app's inserts filled (partitioned only).</summary>
+    private sealed record Depth(
+        string Layout, long Rows, int Months, DepthFill.Times Fill, DepthFill.Sizes Sizes, BenchRun.Row Batch, BenchRun.Row Single, DepthFill.Sizes? ThisMonth);
 
     private sealed record Operations(
         PartitionOps.Journey Before, PartitionOps.Journey After, List<double> AttachMs, PartitionOps.Retirement Retired, WrkResult Load, string Check);
@@ -148,7 +150,8 @@ public static class DepthRun
             BenchRun.PrintRow(row);
             measured.Add(row);
         }
-        return new Depth(layout, rows, months, fill, sizes, measured[0], measured[1]);
+        var thisMonth = layout == "partitioned" ? await DepthFill.ThisMonthSizesAsync(db) : null;
+        return new Depth(layout, rows, months, fill, sizes, measured[0], measured[1], thisMonth);
     }
 
     private static string Report(BenchSettings s, List<Depth> depths, Operations? operations)
@@ -165,16 +168,23 @@ public static class DepthRun
                 $"| {d.Layout} | {d.Rows:N0} | {d.Fill.WallS:N0} | {d.Fill.InsertS:N0} / {d.Fill.IndexS:N0} / {d.Fill.VacuumS:N0} / {d.Fill.AttachS:N1} | {d.Sizes.HeapBytes / (double)d.Rows:N0} | {d.Sizes.IndexBytes / (double)d.Rows:N0} | {d.Sizes.IndexBytes / 1048576.0 / d.Months:N0} | {d.Batch.EventsPerSecond:N0} ({d.Batch.EventsPerSecond / first!.Batch.EventsPerSecond:N2}×) | {d.Single.EventsPerSecond:N0} ({d.Single.EventsPerSecond / first.Single.EventsPerSecond:N2}×) | {PgUs(d.Batch)} / {PgUs(d.Single)} | {d.Batch.WalBytesPerEvent:N0} / {d.Single.WalBytesPerEvent:N0} | {d.Batch.Load:N2} / {d.Single.Load:N2} |");
         }
         text.AppendLine();
-        text.AppendLine("Bytes per row by index (the filled months or table only):");
+        text.AppendLine("Bytes per row of the filled months or table (indexes built packed, from sorted rows) and of this month's partition after the windows (indexes grown by the app's inserts of random ids):");
         text.AppendLine();
         var names = depths.SelectMany(d => d.Sizes.Indexes.Select(i => i.Index)).Distinct().Order().ToList();
-        text.AppendLine("| layout | rows deep | " + string.Join(" | ", names) + " |");
-        text.AppendLine("|---|--:|" + string.Concat(names.Select(_ => "--:|")));
+        text.AppendLine("| layout | rows deep | table | heap | " + string.Join(" | ", names) + " |");
+        text.AppendLine("|---|--:|---|--:|" + string.Concat(names.Select(_ => "--:|")));
         foreach (var d in depths)
         {
-            var bytes = d.Sizes.Indexes.ToDictionary(i => i.Index, i => i.Bytes);
-            var cells = names.Select(n => bytes.TryGetValue(n, out var b) ? (b / (double)d.Rows).ToString("N1", Inv) : "-");
-            text.AppendLine(Inv, $"| {d.Layout} | {d.Rows:N0} | {string.Join(" | ", cells)} |");
+            foreach (var (table, sizes) in new[] { ("filled", d.Sizes), ("this month", d.ThisMonth) })
+            {
+                if (sizes is null)
+                {
+                    continue;
+                }
+                var bytes = sizes.Indexes.ToDictionary(i => i.Index, i => i.Bytes);
+                var cells = names.Select(n => bytes.TryGetValue(n, out var b) ? (b / (double)sizes.Rows).ToString("N1", Inv) : "-");
+                text.AppendLine(Inv, $"| {d.Layout} | {d.Rows:N0} | {table}, {sizes.Rows:N0} rows | {sizes.HeapBytes / (double)sizes.Rows:N1} | {string.Join(" | ", cells)} |");
+            }
         }
         if (operations is { } o)
         {
