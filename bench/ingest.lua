@@ -1,8 +1,10 @@
 -- wrk script for the ingest benchmark (bench/run.sh runs it; one wrk thread: -t1).
---   wrk -t1 -c64 -d30s -s bench/ingest.lua URL -- EVENTS_PER_REQUEST SECONDS TAG RESULT_FILE
+--   wrk -t1 -c64 -d30s -s bench/ingest.lua URL -- EVENTS_PER_REQUEST SECONDS TAG RESULT_FILE [omit]
 --
--- Every event carries a fresh id (random bits plus TAG and a counter, so never a duplicate), the
--- way browsers send them. For SECONDS each connection sends request after request; after that
+-- Every event carries a fresh id (random bits plus TAG and a counter, so never a duplicate) and
+-- occurred_at (UTC now, to the second), the way the snippet sends them: its time is then part of the
+-- key of the partitioned signal_events. With "omit" the events carry no occurred_at, and the app
+-- looks up each id's first-seen time (signal_event_first_seen) instead: that path, measured apart. For SECONDS each connection sends request after request; after that
 -- it sends nothing more, and once every answer is in the script stops wrk (SIGINT to itself).
 -- So no request is left in flight when wrk exits: every event the app committed got its answer,
 -- and the row count can be compared exactly with the events answered 202.
@@ -20,7 +22,7 @@ local function now()
 end
 
 -- Globals of the thread's Lua state, read by done() (main state) through thread:get.
-batch, seconds, tag, result_file = 1, 10, 0, nil
+batch, seconds, tag, result_file, timed = 1, 10, 0, nil, true
 started, deadline, last_answer = 0, 0, 0
 sent, answered, accepted, duplicates, events_sent = 0, 0, 0, 0, 0
 statuses = {}
@@ -49,6 +51,7 @@ function init(args)
   seconds = tonumber(args[2]) or 10
   tag = tonumber(args[3]) or 0
   result_file = args[4]
+  timed = args[5] ~= "omit"
   math.randomseed(tag * 7919 + 17)
   for i = 1, 50 do contents[i] = uuid(i) end
   for i = 1, 500 do targets[i] = uuid(i) end
@@ -57,7 +60,8 @@ function init(args)
   last_answer = started
 end
 
-local function event()
+-- One request's events share one time: os.date per event would cost the load generator CPU.
+local function event(occurred)
   counter = counter + 1
   -- The low 48 bits: TAG (8 bits) and the counter: unique within a bench run.
   local low = tag * 0x10000000000 + counter
@@ -65,9 +69,9 @@ local function event()
   local journey = math.floor(counter / 8)
   return string.format(
     '{"id":"%s","signal_id":"%08x-0000-4000-8000-%012x","content_id":"%s","target_type":"%s","target_id":"%s",' ..
-    '"event_type":"%s","source_component":"%s","session_id":"bench-%d-%d","metadata":{"page":"/blog/post-%d","ref":"bench"}}',
+    '"event_type":"%s","source_component":"%s","session_id":"bench-%d-%d","metadata":{"page":"/blog/post-%d","ref":"bench"}%s}',
     uuid(low), tag, journey, contents[counter % 50 + 1], target_types[counter % 6 + 1], targets[counter % 500 + 1],
-    event_types[counter % 7 + 1], components[counter % 7 + 1], tag, journey, counter % 50)
+    event_types[counter % 7 + 1], components[counter % 7 + 1], tag, journey, counter % 50, occurred)
 end
 
 local headers = { ["Content-Type"] = "application/json" }
@@ -82,12 +86,13 @@ function request()
     -- Past the window: send nothing; this connection stays idle until wrk stops.
     return ""
   end
+  local occurred = timed and ',"occurred_at":"' .. os.date("!%Y-%m-%dT%H:%M:%SZ") .. '"' or ""
   local body
   if batch == 1 then
-    body = event()
+    body = event(occurred)
   else
     local parts = {}
-    for i = 1, batch do parts[i] = event() end
+    for i = 1, batch do parts[i] = event(occurred) end
     body = "[" .. table.concat(parts, ",") .. "]"
   end
   sent = sent + 1

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # bench/run.sh [--seconds N] [--windows N] [--warmup N] [--only a,b,c,d] [--app-env KEY=VALUE] [--app DLL] …
+# bench/run.sh --occurred-at omit                      events without occurred_at: the first-seen path
+# bench/run.sh --only e --depth 1000000,50000000 [--plain-depth 50000000]   insert speed as signal_events grows
 #
 # The ingest benchmark, in about three minutes: builds the app, the dev host and the
 # bench in Release, starts its own PostgreSQL cluster (fsync and synchronous_commit on) in a
 # temporary directory on its own port, then bench/SignalFunctions.Bench drives everything over
 # loopback with wrk and prints one table: (a) single events, (b) 100-event batches, each in stage
 # off and dual_write, (c) binary COPY of the same rows, (d) a bare endpoint that discards the same
-# bodies; the app's resident memory, who used the CPU, the row checks and the targets.
+# bodies; the app's resident memory, who used the CPU, the WAL per event, the row checks and the targets.
+# (e), only when asked for: past months of signal_events filled directly with generated rows, then
+# batches and single events at stage complete, per depth; the partition operations timed; optionally
+# the same rows in a plain table. It sets max_wal_size and maintenance_work_mem on its own cluster,
+# and needs about 20 GB of disk per 50,000,000 rows (all of it removed at the end).
 # The app is served as ./run.sh serves it: the dev host (src/SignalFunctions.DevHost) starts the
 # worker from its build output with local.settings.sample.json (the bench's settings in the
 # environment win) and forwards every request to it; the worker's and the host's CPU and memory

@@ -15,19 +15,20 @@ namespace SignalFunctions.Bench;
 public static class BenchRun
 {
     private const string Migration = "signal-events";
-    private const int JitWarmupSeconds = 6;
+    public const int JitWarmupSeconds = 6;
 
-    // The dev host gives the worker 120 s to load its functions before it gives up.
-    private static readonly TimeSpan AppStartTimeout = TimeSpan.FromSeconds(120);
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>
     /// One line of the table: the best of the scenario's windows, and the slowest window beside it.
-    /// RssMb is the worker's; BareUsPerEvent the bare endpoint's CPU per event at the same body size, this run.
+    /// RssMb is the worker's; BareUsPerEvent the bare endpoint's CPU per event at the same body size, this run;
+    /// WalBytesPerEvent the WAL PostgreSQL wrote in the best window over the events it took; Load the
+    /// machine's load average (1 min) when the scenario ended.
     /// </summary>
     public sealed record Row(
-        string Scenario, string Stage, string Load, double EventsPerSecond, double MinEventsPerSecond, double? RequestsPerSecond,
-        double? P50Ms, double? P99Ms, string Check, double? RssMb, Cpu? Cpu, double? BareUsPerEvent = null);
+        string Scenario, string Stage, string Connections, double EventsPerSecond, double MinEventsPerSecond, double? RequestsPerSecond,
+        double? P50Ms, double? P99Ms, string Check, double? RssMb, Cpu? Cpu, double? BareUsPerEvent = null,
+        double? WalBytesPerEvent = null, double? Load = null);
 
     /// <summary>
     /// Cores used during a window, by whom. Worker is the process that runs the handlers: the app's
@@ -39,17 +40,18 @@ public static class BenchRun
     public sealed record Cpu(double Worker, double? Host, double Postgres, double LoadGenerator, double Kernel, double Other, double Machine);
 
     /// <summary>The processes serving a scenario: the app's worker and its dev host, or the bare endpoint alone (Host null).</summary>
-    private sealed record Served(int Worker, int? Host);
+    public sealed record Served(int Worker, int? Host);
 
-    private sealed record Window(WrkResult Result, Cpu Cpu, long WorkerRss, long HostRss);
+    private sealed record Window(WrkResult Result, Cpu Cpu, long WorkerRss, long HostRss, long WalBytes);
 
     /// <summary>Resident memory in bytes: peak (VmHWM, start-up included) and at the end of the last scenario.</summary>
-    private sealed record Memory(long WorkerPeak, long WorkerFinal, long HostPeak, long HostFinal);
+    public sealed record Memory(long WorkerPeak, long WorkerFinal, long HostPeak, long HostFinal);
 
     public static async Task<int> RunAsync(BenchSettings s)
     {
         var rows = new List<Row>();
         var notes = new List<string>();
+        var sections = new List<string>();
         var failures = new List<string>();
         var admin = new NpgsqlConnectionStringBuilder(s.PostgresConnectionString) { Database = "postgres", Pooling = false };
         var dbName = "signal_bench";
@@ -60,7 +62,10 @@ public static class BenchRun
             await Exec(connection, $"CREATE DATABASE {dbName}");
         }
         var appConnectionString = new NpgsqlConnectionStringBuilder(s.PostgresConnectionString) { Database = dbName }.ConnectionString;
-        await using var db = NpgsqlDataSource.Create(appConnectionString);
+        // The bench's own statements include index builds over tens of millions of rows (e): no timeout.
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(appConnectionString) { CommandTimeout = 0 }.ConnectionString);
+        // The schema before anything else, so COPY (c) and the header see the tables the app writes.
+        await MigrateAsync(s, appConnectionString);
         var postmaster = await PostmasterPid(db);
 
         await PrintHeaderAsync(db, s);
@@ -72,99 +77,69 @@ public static class BenchRun
         {
             var url = $"http://127.0.0.1:{s.BarePort}";
             var log = Path.Combine(s.WorkDir, "bare.log");
-            using var bare = StartProcess("dotnet", [typeof(BenchRun).Assembly.Location, "bare", "--urls", url], log, new Dictionary<string, string>());
+            using var bare = BenchProcess.Start("dotnet", [typeof(BenchRun).Assembly.Location, "bare", "--urls", url], log, new Dictionary<string, string>());
             try
             {
-                await WaitUntilAsync(async () => (await http.PostAsync($"{url}/api/signal/events", new StringContent("{}"))).IsSuccessStatusCode,
+                await BenchProcess.WaitUntilAsync(async () => (await http.PostAsync($"{url}/api/signal/events", new StringContent("{}"))).IsSuccessStatusCode,
                     "the bare endpoint", bare, log, TimeSpan.FromSeconds(60));
                 var served = new Served(bare.Id, Host: null);
-                await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", s.Connections, 1, JitWarmupSeconds);
+                await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", s.Connections, 1, JitWarmupSeconds, s.OccurredAt);
                 foreach (var (name, batch, connections) in new[] { ("(d) bare endpoint, 1-event bodies", 1, s.Connections), ("(d) bare endpoint, 100-event bodies", s.BatchSize, s.BatchConnections) })
                 {
-                    await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", connections, batch, s.WarmupSeconds);
-                    var windows = await MeasureAsync(s, $"{url}/api/signal/events", connections, batch, served, postmaster, sampleMemory: false);
-                    var (result, cpu, _, _) = windows.MaxBy(w => w.Result.Answered / w.Result.ElapsedS)!;
+                    await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", connections, batch, s.WarmupSeconds, s.OccurredAt);
+                    var windows = await MeasureAsync(s, db, $"{url}/api/signal/events", connections, batch, served, postmaster, sampleMemory: false);
+                    var (result, cpu, _, _, _) = windows.MaxBy(w => w.Result.Answered / w.Result.ElapsedS)!;
                     var requests = result.Answered / result.ElapsedS;
                     var notAccepted = windows.Sum(w => w.Result.NotAccepted);
                     var check = notAccepted == 0 ? "no DB (discards)" : $"FAIL: {notAccepted} non-202";
                     rows.Add(new Row(name, "-", $"{connections} conns", requests * batch, windows.Min(w => w.Result.Answered / w.Result.ElapsedS) * batch,
-                        requests, result.P50Us / 1000.0, result.P99Us / 1000.0, check, null, cpu));
+                        requests, result.P50Us / 1000.0, result.P99Us / 1000.0, check, null, cpu, Load: ProcFs.LoadAverage()));
                     bareUsPerEvent[batch] = WorkerUsPerEvent(rows[^1]);
                     PrintRow(rows[^1]);
                 }
             }
             finally
             {
-                Stop(bare);
+                BenchProcess.Stop(bare);
             }
         }
 
         Memory? memory = null;
         if (s.Only.Contains("a") || s.Only.Contains("b"))
         {
-            var url = $"http://127.0.0.1:{s.AppPort}";
-            var env = new Dictionary<string, string>(s.AppEnvironment)
+            await using var app = await ServedApp.StartAsync(s, appConnectionString, http);
+            // A fresh process runs unoptimised code for its first seconds (tiered JIT): let it
+            // reach steady state before the first measurement, as a long-running app has.
+            await Wrk.RunAsync(s.WrkScript, app.EventsUrl, s.Connections, 1, JitWarmupSeconds, s.OccurredAt);
+            await Wrk.RunAsync(s.WrkScript, app.EventsUrl, s.BatchConnections, s.BatchSize, s.WarmupSeconds, s.OccurredAt);
+            long workerRss = 0, hostRss = 0;
+            foreach (var stage in new[] { "off", "dual_write" })
             {
-                ["ConnectionStrings__Signal"] = appConnectionString,
-                // One client address sends everything here; the per-IP limit would answer 429.
-                ["Ingest__RateLimitPerSecond"] = "0",
-            };
-            var log = Path.Combine(s.WorkDir, "app.log");
-            using var app = StartProcess("dotnet", DevHostArguments(s, url), log, env);
-            // bench/run.sh stops it by this file if the bench itself is killed.
-            var pidFile = Path.Combine(s.WorkDir, "devhost.pid");
-            await File.WriteAllTextAsync(pidFile, app.Id.ToString(Inv));
-            try
-            {
-                // The dev host opens its port only once the worker has loaded its functions.
-                await WaitUntilAsync(async () => (await http.GetAsync($"{url}/api/health")).IsSuccessStatusCode, "the app", app, log, AppStartTimeout);
-                var served = new Served(await WorkerPidAsync(http, url), app.Id);
-                // A fresh process runs unoptimised code for its first seconds (tiered JIT): let it
-                // reach steady state before the first measurement, as a long-running app has.
-                await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", s.Connections, 1, JitWarmupSeconds);
-                await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", s.BatchConnections, s.BatchSize, s.WarmupSeconds);
-                long workerRss = 0, hostRss = 0;
-                foreach (var stage in new[] { "off", "dual_write" })
+                await SetStageAsync(db, http, app.Url, stage);
+                foreach (var (name, batch, connections, letter) in new[]
+                         {
+                             ("(a) single-event POSTs", 1, s.Connections, "a"),
+                             ("(b) 100-event batch POSTs", s.BatchSize, s.BatchConnections, "b"),
+                         })
                 {
-                    await SetStageAsync(db, http, url, stage);
-                    foreach (var (name, batch, connections, letter) in new[]
-                             {
-                                 ("(a) single-event POSTs", 1, s.Connections, "a"),
-                                 ("(b) 100-event batch POSTs", s.BatchSize, s.BatchConnections, "b"),
-                             })
+                    if (!s.Only.Contains(letter))
                     {
-                        if (!s.Only.Contains(letter))
-                        {
-                            continue;
-                        }
-                        await ResetTablesAsync(db);
-                        var warm = await Wrk.RunAsync(s.WrkScript, $"{url}/api/signal/events", connections, batch, s.WarmupSeconds);
-                        var windows = await MeasureAsync(s, $"{url}/api/signal/events", connections, batch, served, postmaster, sampleMemory: true);
-                        var (result, cpu, _, _) = windows.MaxBy(w => w.Result.Accepted / w.Result.ElapsedS)!;
-                        var rss = windows.Max(w => w.WorkerRss);
-                        workerRss = Math.Max(workerRss, rss);
-                        hostRss = Math.Max(hostRss, windows.Max(w => w.HostRss));
-                        var check = await CheckRowsAsync(db, stage, [warm, .. windows.Select(w => w.Result)]);
-                        if (check.StartsWith("FAIL", StringComparison.Ordinal))
-                        {
-                            failures.Add($"{name}, {stage}: {check}");
-                        }
-                        rows.Add(new Row(name, stage, $"{connections} conns", result.Accepted / result.ElapsedS,
-                            windows.Min(w => w.Result.Accepted / w.Result.ElapsedS), result.Answered / result.ElapsedS,
-                            result.P50Us / 1000.0, result.P99Us / 1000.0, check, rss / 1048576.0, cpu,
-                            bareUsPerEvent.TryGetValue(batch, out var bareUs) ? bareUs : null));
-                        PrintRow(rows[^1]);
+                        continue;
                     }
+                    await ResetTablesAsync(db);
+                    var measured = await MeasureScenarioAsync(s, db, app, postmaster, new Scenario(name, stage, batch, connections), [], since: null,
+                        bareUsPerEvent.TryGetValue(batch, out var bareUs) ? bareUs : null);
+                    workerRss = Math.Max(workerRss, measured.WorkerRss);
+                    hostRss = Math.Max(hostRss, measured.HostRss);
+                    if (measured.Row.Check.StartsWith("FAIL", StringComparison.Ordinal))
+                    {
+                        failures.Add($"{name}, {stage}: {measured.Row.Check}");
+                    }
+                    rows.Add(measured.Row);
+                    PrintRow(rows[^1]);
                 }
-                memory = new Memory(
-                    Math.Max(workerRss, ProcFs.MemoryBytes(served.Worker, "VmHWM")), ProcFs.MemoryBytes(served.Worker),
-                    Math.Max(hostRss, ProcFs.MemoryBytes(app.Id, "VmHWM")), ProcFs.MemoryBytes(app.Id));
             }
-            finally
-            {
-                await StopDevHostAsync(app);
-                File.Delete(pidFile);
-            }
+            memory = app.Memory(workerRss, hostRss);
         }
 
         if (s.Only.Contains("c"))
@@ -172,14 +147,15 @@ public static class BenchRun
             foreach (var stage in new[] { "off", "dual_write" })
             {
                 await ResetTablesAsync(db);
-                var windows = new List<(CopyLoad.Result Copied, Cpu Cpu)>();
+                var windows = new List<(CopyLoad.Result Copied, Cpu Cpu, long WalBytes)>();
                 for (var i = 0; i < s.Windows; i++)
                 {
                     var before = CpuNow(null, postmaster);
+                    var walBefore = await WalPositionAsync(db);
                     var copied = await CopyLoad.RunAsync(db, stage == "dual_write", s.Seconds, s.CopyStreams);
-                    windows.Add((copied, CpuSince(before, CpuNow(null, postmaster), wrkCpuSeconds: null)));
+                    windows.Add((copied, CpuSince(before, CpuNow(null, postmaster), wrkCpuSeconds: null), await WalPositionAsync(db) - walBefore));
                 }
-                var (best, cpu) = windows.MaxBy(w => w.Copied.Events / w.Copied.ElapsedS);
+                var (best, cpu, wal) = windows.MaxBy(w => w.Copied.Events / w.Copied.ElapsedS);
                 var total = windows.Sum(w => w.Copied.Events);
                 var legacy = await Count(db, "blog_attribution_events");
                 var fresh = await Count(db, "signal_events");
@@ -192,12 +168,22 @@ public static class BenchRun
                     failures.Add($"(c) COPY, {stage}: {check}");
                 }
                 rows.Add(new Row(stage == "dual_write" ? "(c) binary COPY, both tables" : "(c) binary COPY, legacy table", stage,
-                    $"{s.CopyStreams} streams", best.Events / best.ElapsedS, windows.Min(w => w.Copied.Events / w.Copied.ElapsedS), null, null, null, check, null, cpu));
+                    $"{s.CopyStreams} streams", best.Events / best.ElapsedS, windows.Min(w => w.Copied.Events / w.Copied.ElapsedS), null, null, null, check, null, cpu,
+                    WalBytesPerEvent: (double)wal / best.Events, Load: ProcFs.LoadAverage()));
                 PrintRow(rows[^1]);
             }
         }
 
-        var report = Report(rows, memory, notes);
+        if (s.Only.Contains("e"))
+        {
+            // Last: it fills the database and changes the cluster's settings for the fill.
+            var depth = await DepthRun.RunAsync(s, db, appConnectionString, http, postmaster);
+            rows.AddRange(depth.Rows);
+            failures.AddRange(depth.Failures);
+            sections.Add(depth.Report);
+        }
+
+        var report = Report(rows, memory, notes) + string.Concat(sections.Select(section => Environment.NewLine + section));
         Console.WriteLine();
         Console.WriteLine(report);
         if (s.ResultsFile is not null)
@@ -212,23 +198,44 @@ public static class BenchRun
         return failures.Count == 0 ? 0 : 1;
     }
 
-    /// <summary>./run.sh's command line for the dev host: the worker's output folder as script root, the settings file, the address.</summary>
-    private static List<string> DevHostArguments(BenchSettings s, string url)
+    /// <summary>`db migrate` with the app as built: the schema the app would make at start-up.</summary>
+    private static async Task MigrateAsync(BenchSettings s, string connectionString)
     {
-        var args = new List<string> { s.DevHostDll, "--script-root", Path.GetDirectoryName(Path.GetFullPath(s.AppDll))! };
-        if (s.SettingsFile is { } settings)
+        var log = Path.Combine(s.WorkDir, "migrate.log");
+        using var migrate = BenchProcess.Start("dotnet", [s.AppDll, "db", "migrate"], log,
+            new Dictionary<string, string> { ["ConnectionStrings__Signal"] = connectionString });
+        await migrate.WaitForExitAsync();
+        if (migrate.ExitCode != 0)
         {
-            args.AddRange(["--settings", settings]);
+            throw new InvalidOperationException($"db migrate exited with {migrate.ExitCode}:\n{await File.ReadAllTextAsync(log)}");
         }
-        args.AddRange(["--urls", url]);
-        return args;
     }
 
-    /// <summary>The worker the dev host started: the process that runs our code, whose memory the target is about.</summary>
-    private static async Task<int> WorkerPidAsync(HttpClient http, string url)
+    /// <summary>What one app scenario sends: events per request and connections, at a stage.</summary>
+    public sealed record Scenario(string Name, string Stage, int Batch, int Connections);
+
+    /// <summary>A scenario's row, and the largest resident sets sampled while it ran.</summary>
+    public sealed record Measured(Row Row, long WorkerRss, long HostRss);
+
+    /// <summary>
+    /// A warm-up, then the measured windows; the row is the best window. The rows are checked against
+    /// every run in <paramref name="counted"/> (this scenario's are added), counting signal_events rows
+    /// recorded since <paramref name="since"/> when given (tables that hold rows of their own), else all.
+    /// </summary>
+    public static async Task<Measured> MeasureScenarioAsync(
+        BenchSettings s, NpgsqlDataSource db, ServedApp app, int postmaster, Scenario scenario, List<WrkResult> counted, DateTime? since,
+        double? bareUsPerEvent = null)
     {
-        var status = await http.GetFromJsonAsync<JsonElement>($"{url}/admin/host/status");
-        return status.GetProperty("workerProcessId").GetInt32();
+        counted.Add(await Wrk.RunAsync(s.WrkScript, app.EventsUrl, scenario.Connections, scenario.Batch, s.WarmupSeconds, s.OccurredAt));
+        var windows = await MeasureAsync(s, db, app.EventsUrl, scenario.Connections, scenario.Batch, app.Processes, postmaster, sampleMemory: true);
+        var (result, cpu, _, _, wal) = windows.MaxBy(w => w.Result.Accepted / w.Result.ElapsedS)!;
+        counted.AddRange(windows.Select(w => w.Result));
+        var check = await CheckRowsAsync(db, scenario.Stage, counted, since);
+        var row = new Row(scenario.Name, scenario.Stage, $"{scenario.Connections} conns", result.Accepted / result.ElapsedS,
+            windows.Min(w => w.Result.Accepted / w.Result.ElapsedS), result.Answered / result.ElapsedS,
+            result.P50Us / 1000.0, result.P99Us / 1000.0, check, windows.Max(w => w.WorkerRss) / 1048576.0, cpu, bareUsPerEvent,
+            (double)wal / Math.Max(1, result.Accepted), ProcFs.LoadAverage());
+        return new Measured(row, windows.Max(w => w.WorkerRss), windows.Max(w => w.HostRss));
     }
 
     /// <summary>
@@ -236,19 +243,20 @@ public static class BenchRun
     /// window down, never speeds it up: the best window is the figure, the slowest shows the spread.
     /// </summary>
     private static async Task<List<Window>> MeasureAsync(
-        BenchSettings s, string url, int connections, int batch, Served served, int postmaster, bool sampleMemory)
+        BenchSettings s, NpgsqlDataSource db, string url, int connections, int batch, Served served, int postmaster, bool sampleMemory)
     {
         var windows = new List<Window>();
         for (var i = 0; i < s.Windows; i++)
         {
-            windows.Add(await MeasureWindowAsync(s, url, connections, batch, served, postmaster, sampleMemory));
+            windows.Add(await MeasureWindowAsync(s, db, url, connections, batch, served, postmaster, sampleMemory));
         }
         return windows;
     }
 
     private static async Task<Window> MeasureWindowAsync(
-        BenchSettings s, string url, int connections, int batch, Served served, int postmaster, bool sampleMemory)
+        BenchSettings s, NpgsqlDataSource db, string url, int connections, int batch, Served served, int postmaster, bool sampleMemory)
     {
+        var walBefore = await WalPositionAsync(db);
         var before = CpuNow(served, postmaster);
         long workerRss = 0, hostRss = 0;
         using var sampling = new CancellationTokenSource();
@@ -263,11 +271,18 @@ public static class BenchRun
                 }
             })
             : Task.CompletedTask;
-        var result = await Wrk.RunAsync(s.WrkScript, url, connections, batch, s.Seconds);
+        var result = await Wrk.RunAsync(s.WrkScript, url, connections, batch, s.Seconds, s.OccurredAt);
         var after = CpuNow(served, postmaster);
         await sampling.CancelAsync();
         await sampler;
-        return new Window(result, CpuSince(before, after, result.CpuS), workerRss, hostRss);
+        return new Window(result, CpuSince(before, after, result.CpuS), workerRss, hostRss, await WalPositionAsync(db) - walBefore);
+    }
+
+    /// <summary>The WAL insert position in bytes: two of them apart are the WAL written between.</summary>
+    public static async Task<long> WalPositionAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint");
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private sealed record CpuSample(double Wall, double Worker, double? Host, double Postgres, double Self, double Busy, double Interrupts);
@@ -300,17 +315,22 @@ public static class BenchRun
         return new Cpu(worker, host, pg, generator, kernel, other, machine);
     }
 
-    /// <summary>Every event answered 202 is in the table(s) the stage writes, once; nothing else is.</summary>
-    private static async Task<string> CheckRowsAsync(NpgsqlDataSource db, string stage, List<WrkResult> runs)
+    /// <summary>
+    /// Every event answered 202 is in the table(s) the stage writes, once; nothing else is. With
+    /// <paramref name="since"/>, only signal_events rows recorded since then count (a table that holds rows of its own).
+    /// </summary>
+    public static async Task<string> CheckRowsAsync(NpgsqlDataSource db, string stage, List<WrkResult> runs, DateTime? since)
     {
         var accepted = runs.Sum(r => r.Accepted);
         var sent = runs.Sum(r => r.EventsSent);
         var notAccepted = runs.Sum(r => r.NotAccepted);
         var duplicates = runs.Sum(r => r.Duplicates);
         var legacy = await Count(db, "blog_attribution_events");
-        var fresh = await Count(db, "signal_events");
+        var fresh = await Count(db, "signal_events", since);
         var repairs = await Count(db, "repair_entries");
-        var expectedNew = stage == "dual_write" ? accepted : 0;
+        // off writes the legacy table, complete the new one, the stages between both.
+        var expectedLegacy = stage == "complete" ? 0 : accepted;
+        var expectedNew = stage == "off" ? 0 : accepted;
         var problems = new List<string>();
         if (notAccepted > 0)
         {
@@ -324,9 +344,9 @@ public static class BenchRun
         {
             problems.Add($"{sent - accepted} events sent but not accepted");
         }
-        if (legacy != accepted)
+        if (legacy != expectedLegacy)
         {
-            problems.Add($"legacy table has {legacy:N0} rows, 202s accepted {accepted:N0}");
+            problems.Add($"legacy table has {legacy:N0} rows, expected {expectedLegacy:N0}");
         }
         if (fresh != expectedNew)
         {
@@ -337,13 +357,13 @@ public static class BenchRun
             problems.Add($"{repairs} repair entries");
         }
         return problems.Count == 0
-            ? $"{legacy + fresh:N0} rows = 202s{(stage == "dual_write" ? " ×2" : "")} ✓"
+            ? $"{legacy + fresh:N0} rows = 202s{(expectedLegacy > 0 && expectedNew > 0 ? " ×2" : "")} ✓"
             : "FAIL: " + string.Join("; ", problems);
     }
 
     private static string Statuses(WrkResult r) => string.Join(", ", r.Statuses.Select(kv => $"{kv.Key}: {kv.Value}"));
 
-    private static async Task SetStageAsync(NpgsqlDataSource db, HttpClient http, string url, string stage)
+    public static async Task SetStageAsync(NpgsqlDataSource db, HttpClient http, string url, string stage)
     {
         await using (var command = db.CreateCommand(
             "UPDATE stage_flags SET stage = $1, percent = 100, version = version + 1, updated_at = now(), updated_by = 'bench' WHERE migration = $2"))
@@ -353,28 +373,41 @@ public static class BenchRun
             await command.ExecuteNonQueryAsync();
         }
         // The app hears the change over LISTEN/NOTIFY; wait until its health report shows it.
-        await WaitUntilAsync(async () =>
+        await BenchProcess.WaitUntilAsync(async () =>
         {
             var health = await http.GetFromJsonAsync<JsonElement>($"{url}/api/health/details");
             return health.GetProperty("flags").GetProperty("stages").GetProperty(Migration).GetProperty("stage").GetString() == stage;
         }, $"the app to take stage {stage}");
     }
 
-    private static async Task ResetTablesAsync(NpgsqlDataSource db)
+    public static async Task ResetTablesAsync(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync();
-        await Exec(connection, "TRUNCATE blog_attribution_events, signal_events, repair_entries");
+        // The first-seen times of ids sent without occurred_at (absent in a build before partitioning).
+        var firstSeen = await Scalar<bool>(db, "SELECT to_regclass('signal_event_first_seen') IS NOT NULL") ? ", signal_event_first_seen" : "";
+        await Exec(connection, $"TRUNCATE blog_attribution_events, signal_events, repair_entries{firstSeen}");
         // Start each scenario from the same point: no checkpoint owed from the previous one.
         await Exec(connection, "CHECKPOINT");
     }
 
-    private static async Task<long> Count(NpgsqlDataSource db, string table)
+    /// <summary>Rows of the table; with <paramref name="since"/>, those recorded since then (by its recorded_at index).</summary>
+    private static async Task<long> Count(NpgsqlDataSource db, string table, DateTime? since = null)
     {
-        await using var command = db.CreateCommand($"SELECT count(*) FROM {table}");
+        await using var command = db.CreateCommand(since is null ? $"SELECT count(*) FROM {table}" : $"SELECT count(*) FROM {table} WHERE recorded_at >= $1");
+        if (since is { } from)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = from });
+        }
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static async Task Exec(NpgsqlConnection connection, string sql)
+    public static async Task<T> Scalar<T>(NpgsqlDataSource db, string sql)
+    {
+        await using var command = db.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    public static async Task Exec(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
@@ -400,6 +433,8 @@ public static class BenchRun
         }
         Console.WriteLine($"Machine: {Environment.ProcessorCount} cores ({cpuModel}), {long.Parse(memKb, Inv) / 1048576.0:N1} GiB; load average at start {ProcFs.LoadAverage():N2}");
         Console.WriteLine($"PostgreSQL: {string.Join(", ", settings)}  (realistic durability: every commit is fsynced)");
+        Console.WriteLine($"{await TableShapeAsync(db)}; the COPY limit (c) loads this same table");
+        Console.WriteLine($"Events {(s.OccurredAt ? "carry occurred_at (UTC now), as the snippet sends them" : "carry no occurred_at: each id's time comes from signal_event_first_seen")}");
         Console.WriteLine($"Each scenario: {s.WarmupSeconds} s warm-up, then {s.Windows} measured windows of {s.Seconds} s, the best one shown (min = the slowest);");
         Console.WriteLine("wrk -t1 over loopback; tables truncated before each scenario; rows counted after it and compared with the events answered 202.");
         Console.WriteLine("The app as ./run.sh serves it: the dev host (host) starts the worker (wkr, our code) and forwards each request to it; each counted on its own.");
@@ -407,11 +442,25 @@ public static class BenchRun
         Console.WriteLine(Header());
     }
 
-    private static string Header() =>
-        $"{"scenario",-36} {"stage",-10} {"load",-10} {"events/s",9} {"(min)",9} {"req/s",8} {"p50 ms",7} {"p99 ms",7} {"wkr RSS",7}  {"cores wkr/host/pg/gen/net/other",-32} {"µs CPU/event wkr/host/pg",-25} {"bare µs/event",-14} check";
+    /// <summary>"signal_events: partitioned, N partitions, PRIMARY KEY (…)" or "…: plain table, …".</summary>
+    public static async Task<string> TableShapeAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand("""
+            SELECT c.relkind = 'p', (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid),
+                   (SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
+              FROM pg_class c WHERE c.oid = 'signal_events'::regclass
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var layout = reader.GetBoolean(0) ? $"partitioned, {reader.GetInt64(1)} partitions" : "plain table";
+        return $"signal_events: {layout}, {reader.GetString(2)}";
+    }
 
-    private static void PrintRow(Row r) => Console.WriteLine(
-        $"{r.Scenario,-36} {r.Stage,-10} {r.Load,-10} {r.EventsPerSecond,9:N0} {r.MinEventsPerSecond,9:N0} {Opt(r.RequestsPerSecond, "N0"),8} {Opt(r.P50Ms, "N1"),7} {Opt(r.P99Ms, "N1"),7} {Opt(r.RssMb, "N0"),7}  {CpuText(r.Cpu),-32} {PerEvent(r),-25} {BareText(r),-14} {r.Check}");
+    private static string Header() =>
+        $"{"scenario",-36} {"stage",-10} {"load",-10} {"events/s",9} {"(min)",9} {"req/s",8} {"p50 ms",7} {"p99 ms",7} {"wkr RSS",7}  {"cores wkr/host/pg/gen/net/other",-32} {"µs CPU/event wkr/host/pg",-25} {"bare µs/event",-14} {"WAL B/ev",8} {"load",5} check";
+
+    public static void PrintRow(Row r) => Console.WriteLine(
+        $"{r.Scenario,-36} {r.Stage,-10} {r.Connections,-10} {r.EventsPerSecond,9:N0} {r.MinEventsPerSecond,9:N0} {Opt(r.RequestsPerSecond, "N0"),8} {Opt(r.P50Ms, "N1"),7} {Opt(r.P99Ms, "N1"),7} {Opt(r.RssMb, "N0"),7}  {CpuText(r.Cpu),-32} {PerEvent(r),-25} {BareText(r),-14} {Opt(r.WalBytesPerEvent, "N0"),8} {Opt(r.Load, "N2"),5} {r.Check}");
 
     /// <summary>CPU per event of the worker (for (c), the COPY loader): the figure to set beside the bare endpoint's.</summary>
     private static double WorkerUsPerEvent(Row r) => r.Cpu is { } c && r.EventsPerSecond > 0
@@ -437,12 +486,12 @@ public static class BenchRun
     private static string Report(List<Row> rows, Memory? memory, List<string> notes)
     {
         var text = new StringBuilder();
-        text.AppendLine("| scenario | stage | load | events/s | slowest window | requests/s | p50 ms | p99 ms | worker RSS MB | cores worker / host / pg / load gen / net / other | µs CPU per event worker / host / pg | bare endpoint µs CPU per event (worker − bare) | rows checked |");
-        text.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|---|---|---|---|");
+        text.AppendLine("| scenario | stage | load | events/s | slowest window | requests/s | p50 ms | p99 ms | worker RSS MB | cores worker / host / pg / load gen / net / other | µs CPU per event worker / host / pg | bare endpoint µs CPU per event (worker − bare) | WAL bytes per event | load avg | rows checked |");
+        text.AppendLine("|---|---|---|--:|--:|--:|--:|--:|--:|---|---|---|--:|--:|---|");
         foreach (var r in rows)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Scenario} | {r.Stage} | {r.Load} | {r.EventsPerSecond:N0} | {r.MinEventsPerSecond:N0} | {Opt(r.RequestsPerSecond, "N0")} | {Opt(r.P50Ms, "N1")} | {Opt(r.P99Ms, "N1")} | {Opt(r.RssMb, "N0")} | {CpuText(r.Cpu)} | {PerEvent(r)} | {BareText(r)} | {r.Check} |");
+                $"| {r.Scenario} | {r.Stage} | {r.Connections} | {r.EventsPerSecond:N0} | {r.MinEventsPerSecond:N0} | {Opt(r.RequestsPerSecond, "N0")} | {Opt(r.P50Ms, "N1")} | {Opt(r.P99Ms, "N1")} | {Opt(r.RssMb, "N0")} | {CpuText(r.Cpu)} | {PerEvent(r)} | {BareText(r)} | {Opt(r.WalBytesPerEvent, "N0")} | {Opt(r.Load, "N2")} | {r.Check} |");
         }
         text.AppendLine();
         text.AppendLine("Targets:");
@@ -485,87 +534,4 @@ public static class BenchRun
     private static string Mb(long bytes) => (bytes / 1048576.0).ToString("N0", Inv);
 
     private static string Verdict(bool met) => met ? "met" : "NOT met";
-
-    private static Process StartProcess(string file, IEnumerable<string> args, string log, IDictionary<string, string> env)
-    {
-        // exec under bash only to send the output to a file: the pid is the process itself.
-        var start = new ProcessStartInfo("bash") { UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec \"$0\" \"$@\" > '{log}' 2>&1");
-        start.ArgumentList.Add(file);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        foreach (var (key, value) in env)
-        {
-            start.Environment[key] = value;
-        }
-        return Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-    }
-
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill();
-            process.WaitForExit(10_000);
-        }
-    }
-
-    /// <summary>
-    /// SIGTERM, as ./run.sh stops it: the dev host stops taking requests, the worker drains what it
-    /// accepted, both exit. The host gives the worker 30 s; past 45 s both are killed.
-    /// </summary>
-    private static async Task StopDevHostAsync(Process devHost)
-    {
-        if (devHost.HasExited)
-        {
-            return;
-        }
-        using (var term = Process.Start("kill", ["-TERM", devHost.Id.ToString(Inv)]))
-        {
-            await term.WaitForExitAsync();
-        }
-        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(45));
-        try
-        {
-            await devHost.WaitForExitAsync(grace.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            devHost.Kill(entireProcessTree: true);
-            await devHost.WaitForExitAsync();
-        }
-    }
-
-    /// <summary>Polls until the condition holds; fails at once, with the end of its log, if the process it waits for exits.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, Process? process = null, string? log = null, TimeSpan? timeout = null)
-    {
-        var limit = timeout ?? TimeSpan.FromSeconds(60);
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < limit)
-        {
-            if (process is { HasExited: true })
-            {
-                var output = log is not null && File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(40)) : "";
-                throw new InvalidOperationException($"{what} exited with code {process.ExitCode} before it was ready:\n{output}");
-            }
-            try
-            {
-                if (await condition())
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Waited {limit.TotalSeconds:0} s for {what}.");
-    }
 }

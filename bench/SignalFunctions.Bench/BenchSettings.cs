@@ -10,7 +10,11 @@ public sealed record BenchSettings
         "--settings FILE (the dev host's app settings file, as ./run.sh passes local.settings.sample.json; the environment and --app-env win) " +
         "--seconds N (one measured window, 5) --windows N (windows per scenario, the best is shown, 3) --warmup N (3) --connections N (64, single events) " +
         "--batch-connections N (16, 100-event batches) --copy-streams N (2) --app-port N (55480) --bare-port N (55481) " +
-        "--results FILE (markdown copy of the table) --work DIR (logs of the app, i.e. dev host and worker, and of the bare endpoint) --app-env K=V (extra app setting, repeatable) --only a,b,c,d";
+        "--results FILE (markdown copy of the table) --work DIR (logs of the app, i.e. dev host and worker, and of the bare endpoint) --app-env K=V (extra app setting, repeatable) --only a,b,c,d[,e] " +
+        "--occurred-at send|omit (events carry occurred_at, as the snippet sends them, or not: the first-seen path; send) " +
+        "--depth N,N… (e: signal_events rows filled into past months before each measurement, in this order; 1000000,50000000) " +
+        "--plain-depth N (e: then once the same in a plain, unpartitioned table; 0 = not) --depth-months N (past months filled, 12) " +
+        "--fill-sessions N (months filled at once, 2)";
 
     public required string PostgresConnectionString { get; init; }
     /// <summary>The worker's SignalFunctions.dll; its folder is the dev host's --script-root, as in ./run.sh.</summary>
@@ -35,6 +39,21 @@ public sealed record BenchSettings
     public string WorkDir { get; init; } = Path.GetTempPath();
     public IReadOnlyDictionary<string, string> AppEnvironment { get; init; } = new Dictionary<string, string>();
     public IReadOnlySet<string> Only { get; init; } = new HashSet<string> { "a", "b", "c", "d" };
+
+    /// <summary>False: events without occurred_at, so each id takes the app's first-seen path.</summary>
+    public bool OccurredAt { get; init; } = true;
+
+    /// <summary>
+    /// (e) The depths measured, in this order: rows in past partitions of signal_events. A depth may come
+    /// twice (1M, 50M, 1M), so a change in the machine's load between them shows.
+    /// </summary>
+    public IReadOnlyList<long> Depths { get; init; } = [1_000_000, 50_000_000];
+
+    /// <summary>(e) Rows of the plain-table comparison; 0 leaves it out.</summary>
+    public long PlainDepth { get; init; }
+
+    public int DepthMonths { get; init; } = 12;
+    public int FillSessions { get; init; } = 2;
 
     /// <summary>False only for an unknown option shape; a missing required option gives settings null and an error.</summary>
     public static bool TryParse(string[] args, out BenchSettings? settings, out string? error)
@@ -70,6 +89,7 @@ public sealed record BenchSettings
 
         string? Get(string name) => values.Remove(name, out var v) ? v : null;
         int Int(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        long Long(string v) => long.Parse(v.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture);
 
         var pg = Get("pg");
         var app = Get("app");
@@ -99,7 +119,17 @@ public sealed record BenchSettings
             WorkDir = Get("work") ?? Path.GetTempPath(),
             AppEnvironment = env,
             Only = Get("only") is { } only ? only.Split(',').ToHashSet() : new HashSet<string> { "a", "b", "c", "d" },
+            OccurredAt = !values.TryGetValue("occurred-at", out var occurredAt) || occurredAt != "omit",
+            Depths = Get("depth") is { } depths ? [.. depths.Split(',').Select(Long)] : [1_000_000, 50_000_000],
+            PlainDepth = Get("plain-depth") is { } plain ? Long(plain) : 0,
+            DepthMonths = Int("depth-months", 12),
+            FillSessions = Int("fill-sessions", 2),
         };
+        if (Get("occurred-at") is { } time && time is not ("send" or "omit"))
+        {
+            error = $"--occurred-at wants send or omit, got '{time}'";
+            return true;
+        }
         if (values.Count > 0)
         {
             error = $"unknown option --{values.Keys.First()}";

@@ -12,9 +12,11 @@ public static class Wrk
 
     /// <summary>
     /// Sends for <paramref name="seconds"/>, then waits for every answer; the script stops wrk as soon
-    /// as none is outstanding. wrk's own -d is only a backstop.
+    /// as none is outstanding. wrk's own -d is only a backstop. Without <paramref name="occurredAt"/> the
+    /// events carry no occurred_at (the app's first-seen path).
     /// </summary>
-    public static async Task<WrkResult> RunAsync(string script, string url, int connections, int eventsPerRequest, int seconds, Action<int>? started = null)
+    public static async Task<WrkResult> RunAsync(
+        string script, string url, int connections, int eventsPerRequest, int seconds, bool occurredAt = true, Action<int>? started = null)
     {
         var tag = Interlocked.Increment(ref _tag);
         var resultFile = Path.Combine(Path.GetTempPath(), $"signal-bench-wrk-{Environment.ProcessId}-{tag}.json");
@@ -24,7 +26,7 @@ public static class Wrk
                  {
                      "-t1", $"-c{connections}", $"-d{seconds + 60}s", "--timeout", "30s", "-s", script, url, "--",
                      eventsPerRequest.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture),
-                     tag.ToString(CultureInfo.InvariantCulture), resultFile,
+                     tag.ToString(CultureInfo.InvariantCulture), resultFile, occurredAt ? "send" : "omit",
                  })
         {
             start.ArgumentList.Add(arg);
